@@ -1,0 +1,1 @@
+"""Newsdesk's Telegram bot and command line: formatting and talking, never ranking."""

@@ -1,0 +1,1 @@
+"""Newsdesk retrieval and answering: articles in, sourced answer sentences out."""
