@@ -1,0 +1,477 @@
+"""Exact BM25 (rank_bm25's BM25Plus and BM25Okapi) over an inverted index, in milliseconds.
+
+Scores equal ``rank_bm25``'s for the live documents (same formulas, same quirks: repeated
+query terms count each time, BM25Plus adds ``idf * delta`` to every document for each known
+query term, BM25Okapi floors negative idf at ``epsilon * average_idf``, unknown terms score
+0). Statistics (N, avgdl, df, average idf) are kept live, so adds and removes keep parity
+without a rebuild.
+
+Speed comes from touching only the postings of the query's terms, and for ``top_k`` from
+MaxScore pruning: the terms with the highest possible contribution are scored over their
+postings ("essential" terms); the remaining, common terms are only looked up for candidates
+that can still reach the current k-th best score. Every score is summed in the same order
+(terms by decreasing bound) on every path, so ``top_k``, ``scores`` and ``get_scores`` agree
+bit for bit. Not thread-safe: queries share scratch buffers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from index.bm25_segment import Segment, TermIds, build_segment, merge_segments
+from index.bm25_store import read_index, write_index
+from index.errors import IndexCorrupt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+#: Postings scored directly (essential terms) before MaxScore starts looking terms up.
+ESSENTIAL_BUDGET = 60_000
+#: Candidates whose full score is computed to get a first k-th best threshold.
+THETA_SAMPLE = 64
+#: Small segments kept beside the base before they are merged into one.
+MAX_DELTAS = 4
+#: The deltas are merged into the base once they hold this share of its documents.
+DELTA_SHARE = 1 / 8
+#: Removed documents whose postings are purged (by a merge) once they reach this share.
+DEAD_SHARE = 1 / 4
+_UB_SLACK = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class BM25Params:
+    """Scoring parameters; defaults are Newsdesk's (BM25Plus, short passages)."""
+
+    variant: Literal["plus", "okapi"] = "plus"
+    k1: float = 0.9
+    b: float = 0.4
+    delta: float = 1.0  # BM25Plus
+    epsilon: float = 0.25  # BM25Okapi negative-IDF floor, as rank_bm25
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("plus", "okapi"):
+            raise ValueError(f"BM25 variant must be 'plus' or 'okapi', not {self.variant!r}")
+        if not (self.k1 >= 0 and math.isfinite(self.k1)):
+            raise ValueError(f"BM25 k1 must be a finite number >= 0, not {self.k1!r}")
+        if not 0 <= self.b <= 1:
+            raise ValueError(f"BM25 b must be between 0 and 1, not {self.b!r}")
+        if not math.isfinite(self.delta) or not math.isfinite(self.epsilon):
+            raise ValueError("BM25 delta and epsilon must be finite numbers")
+
+
+@dataclass(slots=True)
+class _Term:
+    tid: int
+    weight: float  # multiplicity * idf * (k1 + 1): the contribution is weight * tf/(tf+K)
+    bound: float  # an upper bound of the contribution, >= 0
+    postings: int
+
+
+class BM25Index:
+    """Exact BM25 scores over documents given as token lists, with ids 0, 1, 2, ..."""
+
+    def __init__(self, params: BM25Params) -> None:
+        self.params = params
+        self._vocab = TermIds()
+        self._segments: list[Segment] = []
+        self._next_id = 0
+        self._doc_len = np.zeros(0, dtype=np.int32)
+        self._live = np.zeros(0, dtype=bool)
+        self._df = np.zeros(0, dtype=np.int64)
+        self._n_live = 0
+        self._total_len = 0
+        self._n_unpurged = 0  # removed documents whose postings are still in segments
+        self._k_cache: F64 | None = None
+        self._avg_idf_cache: float | None = None
+        self._scratch = np.zeros(0, dtype=np.float64)
+        self._seen = np.zeros(0, dtype=bool)
+        self._tomb_cache: dict[str, tuple[bytes, dict[str, Any]]] = {}
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def build(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25Index:
+        """Index ``docs`` (token lists) with ids ``0 .. n-1`` in order."""
+        index = cls(params)
+        index._append(build_segment(docs, index._vocab, 0))
+        return index
+
+    def add(self, docs: Sequence[Sequence[str]]) -> I64:
+        """Index more documents; returns their ids, which continue after every id given."""
+        first = self._next_id
+        if len(docs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        self._append(build_segment(docs, self._vocab, first))
+        self._maybe_merge()
+        return np.arange(first, self._next_id, dtype=np.int64)
+
+    def _append(self, seg: Segment) -> None:
+        self._segments.append(seg)
+        self._next_id = seg.end_id
+        self._doc_len = np.concatenate([self._doc_len, np.asarray(seg.doc_len)])
+        self._live = np.concatenate([self._live, np.ones(seg.n_docs, dtype=bool)])
+        self._grow_df()
+        self._df += seg.term_counts(len(self._vocab.terms))
+        self._n_live += seg.n_docs
+        self._total_len += int(np.asarray(seg.doc_len).sum(dtype=np.int64))
+        self._changed()
+
+    def _grow_df(self) -> None:
+        n_terms = len(self._vocab.terms)
+        if self._df.shape[0] < n_terms:
+            grown = np.zeros(n_terms, dtype=np.int64)
+            grown[: self._df.shape[0]] = self._df
+            self._df = grown
+
+    def _changed(self) -> None:
+        self._k_cache = None
+        self._avg_idf_cache = None
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Remove documents: they leave N, avgdl and df and are never returned again.
+
+        Ids already removed are ignored; ids never given raise ``ValueError``.
+        """
+        arr = np.unique(np.fromiter((int(i) for i in ids), dtype=np.int64))
+        if arr.size == 0:
+            return
+        if arr[0] < 0 or arr[-1] >= self._next_id:
+            bad = arr[(arr < 0) | (arr >= self._next_id)]
+            raise ValueError(f"unknown document ids (never added): {bad[:10].tolist()}")
+        arr = arr[self._live[arr]]
+        if arr.size == 0:
+            return
+        self._df -= self._term_doc_counts(arr)
+        self._live[arr] = False
+        self._n_live -= int(arr.size)
+        self._total_len -= int(self._doc_len[arr].sum(dtype=np.int64))
+        self._n_unpurged += int(arr.size)
+        self._changed()
+        if self._n_unpurged > DEAD_SHARE * max(self._next_id, 1):
+            self._merge(0, len(self._segments))
+
+    def _term_doc_counts(self, ids: I64) -> I64:
+        """For each term, how many of the documents ``ids`` (sorted) contain it."""
+        n_terms = len(self._vocab.terms)
+        counts = np.zeros(n_terms, dtype=np.int64)
+        for seg in self._segments:
+            lo, hi = np.searchsorted(ids, [seg.first_id, seg.end_id])
+            if lo == hi:
+                continue
+            local = ids[lo:hi] - seg.first_id
+            starts = np.asarray(seg.fwd_offsets)[local]
+            lens = np.asarray(seg.fwd_offsets)[local + 1] - starts
+            total = int(lens.sum())
+            if total == 0:
+                continue
+            owner = np.repeat(np.arange(local.shape[0], dtype=np.int64), lens)
+            first_pos = np.cumsum(lens) - lens
+            pos = np.arange(total, dtype=np.int64) - np.repeat(first_pos - starts, lens)
+            terms = np.asarray(seg.fwd_terms)[pos].astype(np.int64)
+            pairs = np.unique(owner * n_terms + terms)
+            counts += np.bincount(pairs % n_terms, minlength=n_terms)
+        return counts
+
+    def _maybe_merge(self) -> None:
+        if len(self._segments) > 1 + MAX_DELTAS:
+            self._merge(1, len(self._segments))
+        if len(self._segments) > 1:
+            base = self._segments[0].n_docs
+            deltas = sum(s.n_docs for s in self._segments[1:])
+            if deltas > DELTA_SHARE * base:
+                self._merge(0, len(self._segments))
+
+    def _merge(self, lo: int, hi: int) -> None:
+        """Replace segments ``lo .. hi-1`` by one, dropping removed documents' postings."""
+        dead = ~self._live if self._n_unpurged else None
+        merged = merge_segments(self._segments[lo:hi], len(self._vocab.terms), dead)
+        self._segments[lo:hi] = [merged]
+        self._n_unpurged = self._count_unpurged()
+
+    def _count_unpurged(self) -> int:
+        total = 0
+        for seg in self._segments:
+            dead = ~self._live[seg.first_id : seg.end_id]
+            if dead.any():
+                has_terms = np.diff(np.asarray(seg.fwd_offsets)) > 0
+                total += int((dead & has_terms).sum())
+        return total
+
+    # --------------------------------------------------------------- statistics
+    @property
+    def n_docs(self) -> int:
+        """Live documents."""
+        return self._n_live
+
+    @property
+    def avgdl(self) -> float:
+        """Average length (in tokens) of the live documents."""
+        return self._total_len / self._n_live if self._n_live else 0.0
+
+    def doc_freq(self, term: str) -> int:
+        """Live documents containing ``term``."""
+        tid = self._vocab.get(term)
+        return 0 if tid is None else int(self._df[tid])
+
+    def idf(self, term: str) -> float:
+        """rank_bm25's idf of ``term`` for the variant (with Okapi's floor); 0.0 if unknown."""
+        tid = self._vocab.get(term)
+        return 0.0 if tid is None or self._df[tid] == 0 else self._idf_of(int(self._df[tid]))
+
+    def _idf_of(self, df: int) -> float:
+        n = self._n_live
+        if self.params.variant == "plus":
+            return math.log((n + 1) / df)
+        idf = math.log(n - df + 0.5) - math.log(df + 0.5)
+        return idf if idf >= 0 else self.params.epsilon * self._average_idf()
+
+    def _average_idf(self) -> float:
+        """Mean raw Okapi idf over the live vocabulary (terms with df > 0), as rank_bm25."""
+        if self._avg_idf_cache is None:
+            n = self._n_live
+            per_df = np.bincount(self._df)
+            per_df[0] = 0
+            dfs = np.flatnonzero(per_df)
+            terms = int(per_df.sum())
+            total = math.fsum(
+                int(per_df[d]) * (math.log(n - int(d) + 0.5) - math.log(int(d) + 0.5)) for d in dfs
+            )
+            self._avg_idf_cache = total / terms if terms else 0.0
+        return self._avg_idf_cache
+
+    def _k(self) -> F64:
+        """Per document: k1 * (1 - b + b * dl / avgdl), the length part of the denominator."""
+        if self._k_cache is None or self._k_cache.shape[0] != self._next_id:
+            p = self.params
+            avgdl = self.avgdl or 1.0
+            self._k_cache = p.k1 * (1 - p.b + p.b * self._doc_len.astype(np.float64) / avgdl)
+        return self._k_cache
+
+    # ----------------------------------------------------------------- querying
+    def _plan(self, query: Sequence[str]) -> tuple[list[_Term], float]:
+        """Known query terms in canonical order (decreasing bound) and the Plus constant."""
+        if isinstance(query, str):
+            raise TypeError("query must be a sequence of tokens, not a str")
+        counts: dict[int, int] = {}
+        for token in query:
+            tid = self._vocab.get(token)
+            if tid is not None and self._df[tid] > 0:
+                counts[tid] = counts.get(tid, 0) + 1
+        p = self.params
+        terms = []
+        constant = 0.0
+        for tid, mult in counts.items():
+            idf = self._idf_of(int(self._df[tid]))
+            if p.variant == "plus":
+                constant += mult * idf * p.delta
+            weight = mult * idf * (p.k1 + 1)
+            bound = weight * (1 + _UB_SLACK) if weight > 0 else 0.0
+            postings = 0
+            for seg in self._segments:
+                if tid < seg.n_terms:
+                    postings += int(seg.term_offsets[tid + 1] - seg.term_offsets[tid])
+            terms.append(_Term(tid, weight, bound, postings))
+        terms.sort(key=lambda t: (-t.bound, t.postings, t.tid))
+        return terms, constant
+
+    def _postings(self, term: _Term) -> Iterable[tuple[npt.NDArray[np.int32], F64]]:
+        """(doc ids, contributions) of a term, one pair per segment holding it."""
+        k = self._k()
+        for seg in self._segments:
+            if term.tid >= seg.n_terms:
+                continue
+            lo, hi = int(seg.term_offsets[term.tid]), int(seg.term_offsets[term.tid + 1])
+            if lo == hi:
+                continue
+            docs = seg.post_docs[lo:hi]
+            yield docs, self._contribution(term.weight, seg.post_tf[lo:hi], k[docs])
+
+    @staticmethod
+    def _contribution(weight: float, tf: npt.NDArray[Any], k: F64) -> F64:
+        tf64 = tf.astype(np.float64)
+        out = tf64 * weight
+        out /= tf64 + k
+        return out
+
+    def _lookup(self, term: _Term, ids: I64) -> F64:
+        """Contributions of a term for sorted live ``ids`` (0 where a doc lacks the term)."""
+        tf = np.zeros(ids.shape[0], dtype=np.float64)
+        for seg in self._segments:
+            if term.tid >= seg.n_terms:
+                continue
+            lo, hi = int(seg.term_offsets[term.tid]), int(seg.term_offsets[term.tid + 1])
+            if lo == hi:
+                continue
+            a, b = np.searchsorted(ids, [seg.first_id, seg.end_id])
+            if a == b:
+                continue
+            docs = seg.post_docs[lo:hi]
+            sub = ids[a:b]
+            pos = np.searchsorted(docs, sub)
+            np.minimum(pos, docs.shape[0] - 1, out=pos)
+            hit = docs[pos] == sub
+            tf[a:b][hit] = seg.post_tf[lo:hi][pos[hit]]
+        return self._contribution(term.weight, tf, self._k()[ids])
+
+    def get_scores(self, query: Sequence[str]) -> F64:
+        """Dense scores over every id ever given (removed ids get -inf), as rank_bm25."""
+        terms, constant = self._plan(query)
+        scores = np.zeros(self._next_id, dtype=np.float64)
+        for term in terms:
+            for docs, contrib in self._postings(term):
+                scores[docs] += contrib
+        scores += constant
+        scores[~self._live] = -np.inf
+        return scores
+
+    def scores(self, query: Sequence[str], ids: npt.ArrayLike) -> F64:
+        """Exact scores of ``ids`` (removed ids get -inf)."""
+        arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if arr.size and (arr.min() < 0 or arr.max() >= self._next_id):
+            raise ValueError(f"unknown document ids (never added) among {arr[:10].tolist()}")
+        order = np.argsort(arr, kind="stable")
+        sorted_ids = arr[order]
+        terms, constant = self._plan(query)
+        acc = np.zeros(arr.shape[0], dtype=np.float64)
+        for term in terms:
+            acc += self._lookup(term, sorted_ids)
+        acc += constant
+        out = np.empty_like(acc)
+        out[order] = acc
+        out[~self._live[arr]] = -np.inf
+        return out
+
+    def top_k(self, query: Sequence[str], k: int) -> tuple[I64, F64]:
+        """The ``k`` best live documents sharing a term with the query: (ids, scores).
+
+        Best first, ties broken by the smaller id; exact (MaxScore only skips work).
+        """
+        terms, constant = self._plan(query)
+        if k <= 0 or not terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        n_ess = 1
+        budget = terms[0].postings
+        while n_ess < len(terms) and budget + terms[n_ess].postings <= ESSENTIAL_BUDGET:
+            budget += terms[n_ess].postings
+            n_ess += 1
+        rest_bound = [0.0] * (len(terms) + 1)  # rest_bound[i]: bound of terms[i:] together
+        for i in range(len(terms) - 1, -1, -1):
+            rest_bound[i] = rest_bound[i + 1] + terms[i].bound
+        while True:
+            cand, partial = self._accumulate(terms[:n_ess])
+            if n_ess == len(terms):
+                ids, scores = _select(cand, partial, k)
+                break
+            found = self._prune(terms, n_ess, rest_bound, cand, partial, k)
+            if found is not None:
+                ids, scores = found
+                break
+            n_ess += 1
+        return ids, scores + constant
+
+    def _accumulate(self, terms: Sequence[_Term]) -> tuple[I64, F64]:
+        """Live documents holding any of ``terms`` and their summed contributions."""
+        pieces = [piece for term in terms for piece in self._postings(term)]
+        if len(pieces) == 1:
+            docs, partial = pieces[0]
+            cand = docs.astype(np.int64)
+        else:
+            if self._scratch.shape[0] < self._next_id:
+                self._scratch = np.zeros(self._next_id, dtype=np.float64)
+                self._seen = np.zeros(self._next_id, dtype=bool)
+            scratch, seen = self._scratch, self._seen
+            fresh = []
+            for docs, contrib in pieces:
+                scratch[docs] += contrib
+                new = docs[~seen[docs]]
+                seen[new] = True
+                fresh.append(new)
+            cand = np.concatenate(fresh).astype(np.int64)
+            cand.sort()
+            partial = scratch[cand]
+            scratch[cand] = 0.0
+            seen[cand] = False
+        if self._n_unpurged:
+            keep = self._live[cand]
+            cand, partial = cand[keep], partial[keep]
+        return cand, partial
+
+    def _prune(
+        self,
+        terms: list[_Term],
+        n_ess: int,
+        rest_bound: list[float],
+        cand: I64,
+        partial: F64,
+        k: int,
+    ) -> tuple[I64, F64] | None:
+        """Finish with lookups of terms[n_ess:], or None if the bound is not tight enough."""
+        if cand.shape[0] < k:
+            return None
+        # A threshold from real scores: complete the best candidates by partial score.
+        sample = min(cand.shape[0], max(k, THETA_SAMPLE))
+        top = np.argpartition(-partial, sample - 1)[:sample] if sample < cand.shape[0] else None
+        s_ids = cand if top is None else cand[np.sort(top)]
+        s_scores = partial if top is None else partial[np.sort(top)]
+        for term in terms[n_ess:]:
+            s_scores = s_scores + self._lookup(term, s_ids)
+        theta = float(-np.partition(-s_scores, k - 1)[k - 1])
+        tol = 1e-9 * abs(theta) + 1e-300
+        if not theta - tol > rest_bound[n_ess]:
+            return None  # a document outside the candidates could still make the top k
+        keep = partial + rest_bound[n_ess] >= theta - tol
+        ids, cur = cand[keep], partial[keep]
+        for j in range(n_ess, len(terms)):
+            cur = cur + self._lookup(terms[j], ids)
+            keep = cur + rest_bound[j + 1] >= theta - tol
+            if not keep.all():
+                ids, cur = ids[keep], cur[keep]
+        return _select(ids, cur, k)
+
+    # -------------------------------------------------------------- persistence
+    def save(self, directory: Path) -> None:
+        """Persist atomically; only segments the directory lacks are written."""
+        dead = np.flatnonzero(~self._live).astype(np.int64)
+        write_index(Path(directory), self._segments, self._next_id, dead, self._tomb_cache)
+
+    @classmethod
+    def load(cls, directory: Path, params: BM25Params) -> BM25Index:
+        """Open a saved index (memory-mapped, checksums verified).
+
+        Raises IndexMissing, IndexCorrupt or IndexVersionMismatch.
+        """
+        stored = read_index(Path(directory))
+        index = cls(params)
+        terms: list[str] = []
+        for seg in stored.segments:
+            terms.extend(seg.new_terms)
+        index._vocab = TermIds(terms)
+        for seg in stored.segments:
+            index._append(seg)
+        dead = np.unique(stored.dead_ids)
+        if dead.size:
+            if dead[0] < 0 or dead[-1] >= index._next_id:
+                raise IndexCorrupt(f"tombstones in {directory} name ids outside the index")
+            index._df -= index._term_doc_counts(dead)
+            index._live[dead] = False
+            index._n_live -= int(dead.size)
+            index._total_len -= int(index._doc_len[dead].sum(dtype=np.int64))
+            index._n_unpurged = index._count_unpurged()
+            index._changed()
+        return index
+
+
+def _select(ids: I64, scores: F64, k: int) -> tuple[I64, F64]:
+    """The k best (ids, scores): higher score first, then smaller id."""
+    if ids.shape[0] > k:
+        kth = np.partition(-scores, k - 1)[k - 1]
+        near = np.flatnonzero(-scores <= kth)
+        ids, scores = ids[near], scores[near]
+    order = np.lexsort((ids, -scores))[:k]
+    return ids[order], scores[order]

@@ -1,0 +1,271 @@
+"""Immutable postings segments of the BM25 index, and how to build and merge them.
+
+A segment covers a contiguous range of document ids. It holds an inverted index in CSR form
+(per term: sorted doc ids and term frequencies) for querying, and the documents' term-id
+streams (a forward index) so that removals can correct document frequencies and merges can
+rebuild without the original text. Segments are never modified: adds create new segments,
+merges replace several segments by one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+TfArray = npt.NDArray[Any]  # uint16, or uint32 when some tf exceeds 65535
+
+#: Documents tokenized per chunk while building (bounds the temporary memory).
+BUILD_CHUNK_DOCS = 65_536
+
+
+def new_uid(kind: str) -> str:
+    """A file-name-safe unique id for a segment or tombstone file."""
+    return f"{kind}-{secrets.token_hex(8)}"
+
+
+@dataclass(eq=False)
+class Segment:
+    """Postings and forward index of the documents ``first_id .. first_id + n_docs - 1``."""
+
+    first_id: int
+    doc_len: I32  # tokens per document (kept for removed documents too)
+    term_offsets: I64  # CSR row pointers over global term ids 0 .. n_terms
+    post_docs: I32  # global doc ids, ascending within each term
+    post_tf: TfArray  # term frequency of each posting
+    fwd_offsets: I64  # per document: slice of fwd_terms
+    fwd_terms: I32  # each document's term ids, in text order
+    vocab_lo: int  # term ids first introduced by this segment: vocab_lo .. vocab_hi - 1
+    new_terms: list[str]
+    uid: str = field(default_factory=lambda: new_uid("seg"))
+    # Where this exact segment is already stored: {resolved directory: manifest entry}.
+    stored_in: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.doc_len.shape[0])
+
+    @property
+    def end_id(self) -> int:
+        return self.first_id + self.n_docs
+
+    @property
+    def n_terms(self) -> int:
+        return int(self.term_offsets.shape[0]) - 1
+
+    @property
+    def vocab_hi(self) -> int:
+        return self.vocab_lo + len(self.new_terms)
+
+    def term_counts(self, n_terms: int) -> I64:
+        """Postings per term (dead documents included), padded to ``n_terms``."""
+        counts = np.zeros(n_terms, dtype=np.int64)
+        own = np.diff(self.term_offsets)
+        counts[: own.shape[0]] = own
+        return counts
+
+    def doc_terms(self, doc_id: int) -> I32:
+        """The term-id stream of one document of this segment."""
+        local = doc_id - self.first_id
+        lo, hi = int(self.fwd_offsets[local]), int(self.fwd_offsets[local + 1])
+        return self.fwd_terms[lo:hi]
+
+
+def _invert_chunk(flat: I32, lens: I64, first_doc: int) -> tuple[I32, I32, I64]:
+    """(term, doc, tf) triples of a chunk of documents, sorted by term then doc."""
+    n_docs = int(lens.shape[0])
+    if flat.shape[0] == 0 or n_docs == 0:
+        empty32 = np.zeros(0, dtype=np.int32)
+        return empty32, empty32.copy(), np.zeros(0, dtype=np.int64)
+    local = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
+    key = flat.astype(np.int64)
+    key *= n_docs
+    key += local
+    del local
+    key.sort()
+    change = np.empty(key.shape[0], dtype=bool)
+    change[0] = True
+    np.not_equal(key[1:], key[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    del change
+    tf = np.diff(np.append(starts, key.shape[0]))
+    unique_keys = key[starts]
+    del key, starts
+    terms = unique_keys // n_docs
+    docs = (unique_keys - terms * n_docs + first_doc).astype(np.int32)
+    return terms.astype(np.int32), docs, tf
+
+
+def _tf_dtype(max_tf: int) -> type[np.unsignedinteger[npt.NBitBase]]:
+    return np.uint16 if max_tf <= np.iinfo(np.uint16).max else np.uint32  # type: ignore[return-value]
+
+
+def concat_postings(
+    parts: Sequence[tuple[I32, I32, TfArray]], n_terms: int
+) -> tuple[I64, I32, TfArray]:
+    """Merge (term, doc, tf) parts, each sorted by term then doc, given in doc-id order.
+
+    Returns CSR ``(term_offsets, docs, tf)``; within a term the postings stay in doc order
+    because the parts cover ascending doc ranges.
+    """
+    counts = [np.bincount(t, minlength=n_terms).astype(np.int64) for t, _, _ in parts]
+    total = np.zeros(n_terms, dtype=np.int64)
+    for c in counts:
+        total += c
+    offsets = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(total, out=offsets[1:])
+    n_post = int(offsets[-1])
+    max_tf = max((int(tf.max()) for _, _, tf in parts if tf.shape[0]), default=0)
+    docs = np.empty(n_post, dtype=np.int32)
+    tfs = np.empty(n_post, dtype=_tf_dtype(max_tf))
+    before = offsets[:-1].copy()  # where the next part's postings of each term start
+    for (terms, pdocs, ptf), cnt in zip(parts, counts, strict=True):
+        if terms.shape[0] == 0:
+            continue
+        part_start = np.zeros(n_terms, dtype=np.int64)
+        np.cumsum(cnt[:-1], out=part_start[1:])
+        shift = before - part_start  # destination minus position in the part, per term
+        dest = np.arange(terms.shape[0], dtype=np.int64)
+        dest += shift[terms]
+        docs[dest] = pdocs
+        tfs[dest] = ptf
+        before += cnt
+    return offsets, docs, tfs
+
+
+class TermIds(dict[str, int]):
+    """Vocabulary: a term gets the next id the first time it is looked up with ``[]``."""
+
+    def __init__(self, terms: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.terms: list[str] = []
+        for term in terms:
+            self[term] = len(self.terms)
+            self.terms.append(term)
+
+    def __missing__(self, term: str) -> int:
+        if not isinstance(term, str):
+            raise TypeError(f"terms must be str, got {type(term).__name__}: {term!r}")
+        tid = len(self.terms)
+        self[term] = tid
+        self.terms.append(term)
+        return tid
+
+
+def _chunks(docs: Iterable[Sequence[str]], size: int) -> Iterator[list[Sequence[str]]]:
+    it = iter(docs)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def build_segment(
+    docs: Iterable[Sequence[str]],
+    vocab: TermIds,
+    first_id: int,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Segment:
+    """Index ``docs`` (token lists) as one segment starting at ``first_id``.
+
+    New terms are added to ``vocab``. Documents are processed in chunks so that only one
+    chunk's token stream is expanded to 64-bit sort keys at a time.
+    """
+    vocab_lo = len(vocab.terms)
+    getter = vocab.__getitem__
+    parts: list[tuple[I32, I32, TfArray]] = []
+    fwd_parts: list[I32] = []
+    len_parts: list[I64] = []
+    next_doc = first_id
+    for chunk in _chunks(docs, BUILD_CHUNK_DOCS):
+        if isinstance(chunk[0], str) or any(isinstance(d, str) for d in chunk):
+            raise TypeError("each document must be a sequence of tokens, not a str")
+        lens = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        flat = np.fromiter(
+            itertools.chain.from_iterable(map(getter, d) for d in chunk),
+            dtype=np.int32,
+            count=int(lens.sum()),
+        )
+        parts.append(_invert_chunk(flat, lens, next_doc))
+        fwd_parts.append(flat)
+        len_parts.append(lens)
+        next_doc += len(chunk)
+        if on_chunk is not None:
+            on_chunk(next_doc - first_id)
+    n_terms = len(vocab.terms)
+    offsets, post_docs, post_tf = concat_postings(parts, n_terms)
+    del parts
+    doc_len64 = np.concatenate(len_parts) if len_parts else np.zeros(0, dtype=np.int64)
+    fwd_offsets = np.zeros(doc_len64.shape[0] + 1, dtype=np.int64)
+    np.cumsum(doc_len64, out=fwd_offsets[1:])
+    fwd_terms = np.concatenate(fwd_parts) if fwd_parts else np.zeros(0, dtype=np.int32)
+    return Segment(
+        first_id=first_id,
+        doc_len=doc_len64.astype(np.int32),
+        term_offsets=offsets,
+        post_docs=post_docs,
+        post_tf=post_tf,
+        fwd_offsets=fwd_offsets,
+        fwd_terms=fwd_terms,
+        vocab_lo=vocab_lo,
+        new_terms=vocab.terms[vocab_lo:],
+    )
+
+
+def _segment_triples(seg: Segment, dead: npt.NDArray[np.bool_] | None) -> tuple[I32, I32, TfArray]:
+    """A segment's postings as (term, doc, tf), minus those of dead documents."""
+    terms = np.repeat(np.arange(seg.n_terms, dtype=np.int32), np.diff(seg.term_offsets)).astype(
+        np.int32
+    )
+    docs = np.asarray(seg.post_docs)
+    tf = np.asarray(seg.post_tf)
+    if dead is not None:
+        keep = ~dead[docs]
+        if not keep.all():
+            terms, docs, tf = terms[keep], docs[keep], tf[keep]
+    return terms, docs, tf
+
+
+def merge_segments(
+    segs: Sequence[Segment], n_terms: int, dead: npt.NDArray[np.bool_] | None
+) -> Segment:
+    """One segment holding the live postings of consecutive segments ``segs``.
+
+    Dead documents keep their id and length but lose their postings and forward terms, so
+    they are no longer subtracted from document frequencies.
+    """
+    parts = [_segment_triples(s, dead) for s in segs]
+    offsets, post_docs, post_tf = concat_postings(parts, n_terms)
+    del parts
+    doc_len = np.concatenate([np.asarray(s.doc_len) for s in segs])
+    first = segs[0].first_id
+    fwd_lens = np.concatenate([np.diff(s.fwd_offsets) for s in segs])
+    fwd_chunks = [np.asarray(s.fwd_terms) for s in segs]
+    if dead is not None:
+        seg_dead = dead[first : first + doc_len.shape[0]]
+        if seg_dead.any():
+            keep_tok = ~np.repeat(seg_dead, fwd_lens)
+            fwd_lens = np.where(seg_dead, 0, fwd_lens)
+            fwd_chunks = [np.concatenate(fwd_chunks)[keep_tok]]
+    fwd_offsets = np.zeros(doc_len.shape[0] + 1, dtype=np.int64)
+    np.cumsum(fwd_lens, out=fwd_offsets[1:])
+    fwd_terms = np.concatenate(fwd_chunks) if fwd_chunks else np.zeros(0, dtype=np.int32)
+    new_terms: list[str] = []
+    for s in segs:
+        new_terms.extend(s.new_terms)
+    return Segment(
+        first_id=first,
+        doc_len=doc_len.astype(np.int32),
+        term_offsets=offsets,
+        post_docs=post_docs,
+        post_tf=post_tf,
+        fwd_offsets=fwd_offsets,
+        fwd_terms=fwd_terms.astype(np.int32, copy=False),
+        vocab_lo=segs[0].vocab_lo,
+        new_terms=new_terms,
+    )
