@@ -5,101 +5,650 @@ and keeps them in step: it imports the articles folder, adds and removes article
 rebuilds the index when it is missing, stale or corrupt, and records questions and feedback.
 Every method is thread-safe; slow ones are meant to be called through ``asyncio.to_thread``.
 
-SKELETON: signatures agreed between the engine, the store and the bot; bodies land with the
-store work (issue 4).
+Order of writes, so that a kill -9 at any moment leaves the old or the new state:
+
+1. the article is committed to the store (fsynced WAL) and only then acknowledged;
+2. the in-memory engine is updated incrementally (under a lock readers also take);
+3. the index is saved atomically (the engine writes aside, fsyncs and renames its manifest).
+
+If a process dies between 1 and 3, the saved index's fingerprint (a digest of the indexed
+``(id, content hash)`` pairs) no longer matches the store's, and the next :meth:`Desk.open`
+rebuilds it from the store. Writers in different processes (the bot, ``newsdesk add``) are
+serialised by an exclusive ``flock`` on ``<data_dir>/writer.lock``; a running bot notices a
+command-line change through the store's change counter (:meth:`Desk.refresh`).
+
+The articles folder is imported on open and on reindex: a new or changed file is stored, a
+file whose content is already stored under another id is reported as a duplicate and not
+stored again, a file that has not changed since its last import is skipped, so an article an
+admin removed stays removed until its file changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from config import Settings
+from index.articles import ArticleError, parse_article
+from index.engine import Engine, EngineParams
+from index.errors import NewsdeskIndexError
+from index.extract import ExtractError, derived_id, html_to_article, id_from_filename
+from index.fetch import FetchError, fetch_url
 from index.records import (
     ActivityStats,
     AddOutcome,
     Answer,
+    Article,
     CorpusStats,
     Response,
     StoredArticle,
 )
+from index.store import ImportRecord, Store, Transaction
 
 Progress = Callable[[int, int], None]  # (done, total)
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".html", ".htm")
+REBUILD_SHARE = 0.25  # a sync touching more than this share of articles rebuilds instead
+
+
+def store_fingerprint(hashes: Mapping[str, str]) -> str:
+    """The digest ``Engine.fingerprint()`` gives for an index of exactly these articles."""
+    digest = hashlib.sha256()
+    for article_id, content_hash in sorted(hashes.items()):
+        digest.update(f"{article_id}\x1f{content_hash}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What one import of the articles folder did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, stored id)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One add input turned into an article, or the reason it could not be."""
+
+    input: str
+    article: Article | None = None
+    reason: str | None = None
+
+
+class _ProcessLock:
+    """An exclusive ``flock`` shared by every Newsdesk process on one data folder.
+
+    Re-entrant within a process (a depth count guarded by the Desk's writer lock), released by
+    the kernel if the process dies, so a kill -9 never leaves it held.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._depth = 0
+
+    def acquire(self) -> None:
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 class Desk:
     """Store + engine, kept consistent, safe to share between threads."""
 
+    def __init__(self, settings: Settings, store: Store, params: EngineParams) -> None:
+        self.settings = settings
+        self.store = store
+        self.params = params
+        self.last_import = ImportReport()
+        self._engine = Engine(params)
+        self._indexed: dict[str, str] = {}  # what the engine holds: id -> content hash
+        self._seen_changes = -1  # the store's change counter the engine reflects
+        self._generation = 0
+        self._write_lock = threading.RLock()  # one writer at a time in this process
+        self._engine_lock = threading.RLock()  # readers vs. in-place engine changes
+        self._process_lock = _ProcessLock(settings.data_dir / "writer.lock")
+        self._closed = False
+
+    # --- opening ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings, progress: Progress | None = None) -> Desk:
-        """Open the store, import ``settings.articles_dir``, load or rebuild the index."""
-        raise NotImplementedError
+    def open(
+        cls,
+        settings: Settings,
+        progress: Progress | None = None,
+        *,
+        import_folder: bool = True,
+        load_index: bool = True,
+    ) -> Desk:
+        """Open the store, import ``settings.articles_dir``, load or rebuild the index.
+
+        ``load_index=False`` leaves the engine empty, for a caller about to :meth:`reindex`.
+        """
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.store_path)
+        desk = cls(settings, store, EngineParams.from_settings(settings))
+        try:
+            with desk._writing():
+                if import_folder:
+                    desk.last_import = desk._import_folder(force=False)
+                if load_index:
+                    desk._load_or_rebuild(progress)
+        except BaseException:
+            desk.close()
+            raise
+        return desk
+
+    def _load_or_rebuild(self, progress: Progress | None) -> None:
+        """Use the saved index when it matches the store exactly; otherwise rebuild it."""
+        changes = self.store.changes()
+        hashes = self.store.hashes()
+        expected = store_fingerprint(hashes)
+        index_dir = self.settings.index_dir
+        try:
+            engine = Engine.load(index_dir, self.params)
+        except NewsdeskIndexError as exc:
+            log.warning(
+                "index at %s cannot be used (%s); rebuilding from the store", index_dir, exc
+            )
+        else:
+            if engine.fingerprint() == expected:
+                self._install(engine, hashes, changes)
+                return
+            log.warning(
+                "index at %s is stale (%d indexed, %d stored or changed since); "
+                "rebuilding from the store",
+                index_dir,
+                len(engine.article_ids()),
+                len(hashes),
+            )
+        self._rebuild(progress)
+
+    def _rebuild(self, progress: Progress | None) -> CorpusStats:
+        """Build a fresh engine from the store aside, save it, then swap it in."""
+        changes = self.store.changes()
+        articles = self.store.articles()
+        started = time.perf_counter()
+        engine = Engine.build(articles, self.params, progress)
+        self._save_fresh(engine)
+        log.info(
+            "index rebuilt: %d articles in %.1f s", len(articles), time.perf_counter() - started
+        )
+        self._install(engine, {a.id: a.content_hash() for a in articles}, changes)
+        return engine.stats()
+
+    def _save_fresh(self, engine: Engine) -> None:
+        """Save a newly built engine beside the live index, then swap it in atomically.
+
+        ``index`` is a symbolic link to an ``index-<random>`` folder; the new folder is written
+        and fsynced completely, then a new link replaces the old one with one ``rename``. A
+        kill -9 at any moment leaves the old index or the new one. Old folders are deleted
+        afterwards (a process that still maps their files keeps them until it lets go).
+        """
+        link = self.settings.index_dir
+        parent = link.parent
+        target = parent / f"{link.name}-{uuid.uuid4().hex[:12]}"
+        engine.save(target)
+        _fsync_dir(parent)
+        if link.exists() and not link.is_symlink():
+            # an index folder from before links were used: move it out of the way first
+            link.rename(parent / f"{link.name}-old-{uuid.uuid4().hex[:12]}")
+        tmp_link = parent / f".{link.name}.link-{os.getpid()}"
+        tmp_link.unlink(missing_ok=True)
+        tmp_link.symlink_to(target.name)
+        os.replace(tmp_link, link)
+        _fsync_dir(parent)
+        for old in parent.glob(f"{link.name}-*"):
+            if old != target and old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _install(self, engine: Engine, hashes: dict[str, str], changes: int) -> None:
+        with self._engine_lock:
+            self._engine = engine
+            self._indexed = hashes
+            self._seen_changes = changes
+            self._generation += 1
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The writer locks: this process's threads, then every process on the data folder."""
+        with self._write_lock:
+            self._process_lock.acquire()
+            try:
+                yield
+            finally:
+                self._process_lock.release()
 
     def close(self) -> None:
         """Flush and close the store."""
-        raise NotImplementedError
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.store.close()
+            self._process_lock.close()
 
-    # --- reading ----------------------------------------------------------------------------
-    def ask(self, question: str, *, channel: str = "cli") -> Response:
-        """Answer one question and log it (channel, latency, answered or declined)."""
-        raise NotImplementedError
+    # --- the articles folder ----------------------------------------------------------------
+    def _import_folder(self, *, force: bool) -> ImportReport:
+        """Store new and changed files of the articles folder (call with the writer locks).
 
-    def stats(self) -> CorpusStats:
-        """Articles, passages, sentences, sources, last index time."""
-        raise NotImplementedError
+        Unless ``force``, a file whose size and modification time match its last import is
+        not even read. Either way a file whose content matches its last import is skipped.
+        """
+        report = ImportReport()
+        folder = self.settings.articles_dir
+        if not folder.is_dir():
+            log.warning("articles folder %s does not exist; nothing imported", folder)
+            return report
+        known = self.store.imports()
+        with self.store.transaction() as tx:
+            for path in sorted(folder.glob("*.txt")):
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                if not path.is_file():
+                    continue
+                name = path.name
+                last = known.get(name)
+                if (
+                    not force
+                    and last is not None
+                    and last.size == stat.st_size
+                    and last.mtime_ns == stat.st_mtime_ns
+                ):
+                    report.unchanged += 1
+                    continue
+                status, content_hash = self._import_one(tx, path, stat.st_size, last, report)
+                tx.record_import(
+                    ImportRecord(name, stat.st_size, stat.st_mtime_ns, content_hash, status)
+                )
+        if report.added or report.updated or report.duplicates or report.refused:
+            log.info(
+                "imported %s: %d added, %d updated, %d duplicates, %d refused, %d unchanged",
+                folder,
+                len(report.added),
+                len(report.updated),
+                len(report.duplicates),
+                len(report.refused),
+                report.unchanged,
+            )
+        for name, other in report.duplicates:
+            log.info("%s: same content as stored article %s; not stored twice", name, other)
+        for name, reason in report.refused:
+            log.warning("%s: refused: %s", name, reason)
+        return report
 
-    def activity(self, hours: float = 24.0) -> ActivityStats:
-        """Questions answered and declined, median answer time and feedback in a window."""
-        raise NotImplementedError
+    def _import_one(
+        self,
+        tx: Transaction,
+        path: Path,
+        size: int,
+        last: ImportRecord | None,
+        report: ImportReport,
+    ) -> tuple[str, str | None]:
+        if size > self.settings.max_article_bytes:
+            reason = f"larger than the limit of {self.settings.max_article_bytes:,} bytes"
+            report.refused.append((path.name, reason))
+            return f"refused:{reason}", None
+        try:
+            article = parse_article(path.name, path.read_bytes())
+        except ArticleError as exc:
+            report.refused.append((path.name, exc.reason))
+            return f"refused:{exc.reason}", None
+        except OSError as exc:
+            report.refused.append((path.name, f"cannot be read ({exc.strerror})"))
+            return "refused:unreadable", None
+        content_hash = article.content_hash()
+        if last is not None and last.content_hash == content_hash:
+            report.unchanged += 1
+            return last.status, content_hash
+        stored = tx.hash_of(article.id)
+        if stored == content_hash:
+            report.unchanged += 1
+            return "added", content_hash
+        other = tx.find_by_hash(content_hash)
+        if other is not None and other != article.id:
+            report.duplicates.append((path.name, other))
+            return f"duplicate:{other}", content_hash
+        tx.put(article, added_by="import")
+        (report.updated if stored is not None else report.added).append(article.id)
+        return "added", content_hash
 
-    def list_articles(self, offset: int = 0, limit: int = 50) -> list[StoredArticle]:
-        """Stored articles, newest first."""
-        raise NotImplementedError
+    # --- keeping the engine in step with the store ------------------------------------------
+    def _sync(self) -> bool:
+        """Bring the engine up to the store's state (call with the writer lock held)."""
+        changes = self.store.changes()
+        if changes == self._seen_changes:
+            return False
+        hashes = self.store.hashes()
+        changed = [i for i, h in hashes.items() if self._indexed.get(i) != h]
+        gone = [i for i in self._indexed if i not in hashes]
+        if len(changed) + len(gone) > max(50, REBUILD_SHARE * len(hashes)):
+            log.info("%d articles changed elsewhere; rebuilding the index in memory", len(changed))
+            articles = self.store.articles()
+            engine = Engine.build(articles, self.params)
+            self._install(engine, {a.id: a.content_hash() for a in articles}, changes)
+            return True
+        articles = self.store.articles(changed)
+        with self._engine_lock:
+            self._engine.remove(gone)
+            self._engine.add(articles)
+            indexed = dict(self._indexed)
+            for article_id in gone:
+                indexed.pop(article_id, None)
+            for article_id in changed:
+                indexed.pop(article_id, None)
+            indexed.update({a.id: a.content_hash() for a in articles})
+            self._indexed = indexed
+            self._seen_changes = changes
+            self._generation += 1
+        log.info("picked up %d changed and %d removed articles", len(articles), len(gone))
+        return True
 
-    def count_articles(self) -> int:
-        """How many articles are stored."""
-        raise NotImplementedError
+    def _save_index(self) -> None:
+        """Persist the engine (under the engine lock: saving may merge segments)."""
+        with self._engine_lock:
+            self._engine.save(self.settings.index_dir)
 
-    def headlines(self, limit: int = 5) -> list[str]:
-        """Recent headlines, for help texts and example questions."""
-        raise NotImplementedError
+    def refresh(self) -> bool:
+        """Pick up changes another process made (CLI add/reindex); True if anything changed."""
+        if self._closed or self.store.changes() == self._seen_changes:
+            return False
+        if not self._write_lock.acquire(blocking=False):
+            return False  # a writer in this process is busy; it syncs itself
+        try:
+            return self._sync()
+        finally:
+            self._write_lock.release()
 
     @property
     def generation(self) -> int:
         """Changes whenever the index changes; lets callers spot stale references."""
-        raise NotImplementedError
+        return self._generation
 
-    def refresh(self) -> bool:
-        """Pick up changes another process made (CLI add/reindex); True if anything changed."""
-        raise NotImplementedError
+    # --- reading ----------------------------------------------------------------------------
+    def ask(self, question: str, *, channel: str = "cli") -> Response:
+        """Answer one question and log it (channel, latency, answered or declined)."""
+        started = time.perf_counter()
+        with self._engine_lock:
+            response = self._engine.ask(question)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        answer = response.answer
+        try:
+            self.store.log_question(
+                channel=channel,
+                latency_ms=latency_ms,
+                answered=answer is not None,
+                article_id=answer.article_id if answer else None,
+            )
+        except Exception:  # a full disk must not stop answers
+            log.exception("could not log a question")
+        return response
+
+    def stats(self) -> CorpusStats:
+        """Articles, passages, sentences, sources, last index time."""
+        with self._engine_lock:
+            return self._engine.stats()
+
+    def activity(self, hours: float = 24.0) -> ActivityStats:
+        """Questions answered and declined, median answer time and feedback in a window."""
+        return self.store.activity(hours)
+
+    def list_articles(self, offset: int = 0, limit: int = 50) -> list[StoredArticle]:
+        """Stored articles, newest first."""
+        return self.store.recent(offset, limit)
+
+    def count_articles(self) -> int:
+        """How many articles are stored."""
+        return self.store.count()
+
+    def headlines(self, limit: int = 5) -> list[str]:
+        """Recent headlines, for help texts and example questions."""
+        return [s.article.title for s in self.store.recent(0, limit)]
+
+    def get_article(self, article_id: str) -> StoredArticle | None:
+        """One stored article, or None."""
+        return self.store.get(article_id)
 
     # --- writing ----------------------------------------------------------------------------
     def add_file(
         self, name: str, data: bytes, *, added_by: str, replace: bool = False
     ) -> AddOutcome:
         """Add one article from a file's bytes (.txt in FORMATS layout, or .html/.htm)."""
-        raise NotImplementedError
+        prepared = self._prepare_file(name, data)
+        return self._add_prepared([prepared], added_by=added_by, replace=replace)[0]
 
     def add_url(self, url: str, *, added_by: str, replace: bool = False) -> AddOutcome:
         """Fetch an http(s) page and add the article it holds."""
-        raise NotImplementedError
+        prepared = self._prepare_url(url)
+        return self._add_prepared([prepared], added_by=added_by, replace=replace)[0]
 
     def add_paths(
         self, inputs: Sequence[str | Path], *, added_by: str, replace: bool = False
     ) -> list[AddOutcome]:
-        """Add files, folders of files, or URLs; one outcome per input."""
-        raise NotImplementedError
+        """Add files, folders of files, or URLs; one outcome per input (per file of a folder)."""
+        prepared: list[_Prepared] = []
+        for item in inputs:
+            text = str(item)
+            if "://" in text or text.lower().startswith(("http:", "https:")):
+                prepared.append(self._prepare_url(text))
+                continue
+            path = Path(text)
+            if path.is_dir():
+                files = sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+                )
+                if not files:
+                    prepared.append(_Prepared(text, reason="the folder holds no article files"))
+                prepared.extend(self._prepare_path(p, str(p)) for p in files)
+            else:
+                prepared.append(self._prepare_path(path, text))
+        return self._add_prepared(prepared, added_by=added_by, replace=replace)
+
+    def _prepare_path(self, path: Path, shown: str) -> _Prepared:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return _Prepared(shown, reason="no such file")
+        except OSError as exc:
+            return _Prepared(shown, reason=f"cannot be read ({exc.strerror})")
+        if not path.is_file():
+            return _Prepared(shown, reason="not a regular file")
+        if size > self.settings.max_article_bytes:
+            return _Prepared(shown, reason=self._too_big())
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return _Prepared(shown, reason=f"cannot be read ({exc.strerror})")
+        prepared = self._prepare_file(path.name, data)
+        return _Prepared(shown, prepared.article, prepared.reason)
+
+    def _too_big(self) -> str:
+        return f"larger than the limit of {self.settings.max_article_bytes / 1_000_000:g} MB"
+
+    def _prepare_file(self, name: str, data: bytes) -> _Prepared:
+        """Parse a .txt (FORMATS layout) or .html/.htm file's bytes into an article."""
+        if len(data) > self.settings.max_article_bytes:
+            return _Prepared(name, reason=self._too_big())
+        base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        suffix = "." + base.rsplit(".", 1)[-1] if "." in base else ""
+        try:
+            if suffix == ".txt":
+                return _Prepared(name, self._parse_text(name, data))
+            if suffix in (".html", ".htm"):
+                return _Prepared(name, html_to_article(data, name=name))
+        except ArticleError as exc:
+            return _Prepared(name, reason=exc.reason)
+        except ExtractError as exc:
+            return _Prepared(name, reason=str(exc))
+        shown = suffix or "no extension"
+        return _Prepared(name, reason=f"not an article file ({shown}); send .txt, .html or .htm")
+
+    @staticmethod
+    def _parse_text(name: str, data: bytes) -> Article:
+        """A FORMATS text file; an unusable file name gives an id from the headline instead."""
+        safe = id_from_filename(name)
+        if safe:
+            return parse_article(f"{safe}.txt", data)
+        article = parse_article("article.txt", data)
+        return dataclasses.replace(article, id=derived_id(article.title, article.content_hash()))
+
+    def _prepare_url(self, url: str) -> _Prepared:
+        try:
+            page = fetch_url(
+                url,
+                timeout_s=self.settings.fetch_timeout_s,
+                max_bytes=self.settings.max_article_bytes,
+            )
+        except FetchError as exc:
+            return _Prepared(url, reason=str(exc))
+        try:
+            if page.media_type == "text/plain":
+                path = unquote(urlsplit(page.url).path)
+                name = path.rsplit("/", 1)[-1] or "page"
+                stem = name[: -len(".txt")] if name.lower().endswith(".txt") else name
+                article = self._parse_text(f"{stem}.txt", page.data)
+                if not article.url:
+                    article = dataclasses.replace(article, url=page.url)
+            else:
+                article = html_to_article(page.data, url=page.url)
+        except ArticleError as exc:
+            return _Prepared(url, reason=exc.reason)
+        except ExtractError as exc:
+            return _Prepared(url, reason=str(exc))
+        return _Prepared(url, article)
+
+    def _add_prepared(
+        self, prepared: Sequence[_Prepared], *, added_by: str, replace: bool
+    ) -> list[AddOutcome]:
+        """Commit the good articles in one transaction, then index them and save the index."""
+        outcomes: list[AddOutcome | None] = [None] * len(prepared)
+        to_index: list[Article] = []
+        with self._writing():
+            self._sync()
+            with self.store.transaction() as tx:
+                for n, item in enumerate(prepared):
+                    article = item.article
+                    if article is None:
+                        outcomes[n] = AddOutcome(item.input, False, reason=item.reason)
+                        continue
+                    content_hash = article.content_hash()
+                    existing = tx.hash_of(article.id)
+                    if existing is not None and not replace:
+                        why = (
+                            f"article {article.id} is already stored with the same content"
+                            if existing == content_hash
+                            else f"an article with id {article.id} already exists "
+                            "(add with replace to overwrite it)"
+                        )
+                        outcomes[n] = AddOutcome(item.input, False, article.id, reason=why)
+                        continue
+                    other = tx.find_by_hash(content_hash)
+                    if other is not None and other != article.id:
+                        why = f"same content as stored article {other}; not stored twice"
+                        outcomes[n] = AddOutcome(item.input, False, article.id, reason=why)
+                        continue
+                    tx.put(article, added_by=added_by)
+                    to_index = [a for a in to_index if a.id != article.id] + [article]
+                    outcomes[n] = AddOutcome(
+                        item.input,
+                        True,
+                        article.id,
+                        article.title,
+                        len(article.paragraphs),
+                        replaced=existing is not None,
+                    )
+            # committed: the articles are safe; now make them answerable and save the index
+            if to_index:
+                self._index_committed(to_index, [])
+        for outcome in outcomes:
+            if outcome is not None and outcome.added:
+                log.info("added article %s by %s", outcome.article_id, added_by)
+        return [o for o in outcomes if o is not None]
+
+    def _index_committed(self, added: Sequence[Article], removed: Sequence[str]) -> None:
+        """Apply committed store changes to the engine and save it (writer locks held)."""
+        changes = self.store.changes()
+        try:
+            with self._engine_lock:
+                if removed:
+                    self._engine.remove(removed)
+                if added:
+                    self._engine.add(added)
+                indexed = dict(self._indexed)
+                for article_id in removed:
+                    indexed.pop(article_id, None)
+                indexed.update({a.id: a.content_hash() for a in added})
+                self._indexed = indexed
+                self._seen_changes = changes
+                self._generation += 1
+                self._engine.save(self.settings.index_dir)
+        except (NewsdeskIndexError, OSError, ValueError) as exc:
+            log.error("incremental index update failed (%s); rebuilding from the store", exc)
+            self._rebuild(None)
 
     def remove(self, article_id: str) -> bool:
         """Remove one article; False if there was none with that id."""
-        raise NotImplementedError
+        with self._writing():
+            self._sync()
+            if not self.store.delete(article_id):
+                return False
+            self._index_committed([], [article_id])
+        log.info("removed article %s", article_id)
+        return True
 
     def reindex(self, progress: Progress | None = None) -> CorpusStats:
         """Re-import the articles folder and rebuild the whole index aside, then swap it in."""
-        raise NotImplementedError
+        with self._writing():
+            self.last_import = self._import_folder(force=True)
+            return self._rebuild(progress)
 
     def record_feedback(
         self, question: str, answer: Answer | None, helpful: bool, *, user: str
     ) -> None:
         """Keep a Helpful / Not helpful vote with the question and the answer."""
-        raise NotImplementedError
+        self.store.log_feedback(
+            user=user,
+            question=question,
+            answer_sentence=answer.sentence if answer else None,
+            article_id=answer.article_id if answer else None,
+            paragraph=answer.paragraph if answer else None,
+            helpful=helpful,
+        )
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename or a new entry in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

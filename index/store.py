@@ -141,12 +141,12 @@ class Store:
                 db.execute(f"PRAGMA user_version={target}")
 
     @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
+    def transaction(self) -> Iterator[Transaction]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield _Tx(self._db)
+                yield Transaction(self._db)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -238,7 +238,7 @@ class Store:
             content_hash=row["content_hash"],
         )
 
-    def put(self, article: Article, *, added_by: str, tx: _Tx | None = None) -> None:
+    def put(self, article: Article, *, added_by: str, tx: Transaction | None = None) -> None:
         """Insert or replace an article (a replaced one moves to the top of the list)."""
         if tx is None:
             with self.transaction() as own:
@@ -328,7 +328,7 @@ def _median(sorted_values: Sequence[float]) -> float | None:
     return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2.0
 
 
-class _Tx:
+class Transaction:
     """The statements allowed inside :meth:`Store.transaction`."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
