@@ -15,7 +15,7 @@ from typing import Any
 
 REDACTED = "<redacted>"
 # The shape of a Bot API token: "<bot id>:<35 url-safe characters>".
-TOKEN_RE = re.compile(r"\b\d{5,16}:[A-Za-z0-9_-]{30,}")
+TOKEN_RE = re.compile(r"(?<![0-9])[0-9]{5,16}:[A-Za-z0-9_-]{30,}")
 _secrets: set[str] = set()
 _installed = False
 _formatter = logging.Formatter()
