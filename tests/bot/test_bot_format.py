@@ -22,7 +22,9 @@ def make_answer(**over: object) -> Answer:
         "source": "ICARO Media Group",
         "paragraph": 3,
         "sentence_index": 0,
-        "paragraph_text": "Intro text. The missile attacks occurred on December 30, 2023. More after.",
+        "paragraph_text": (
+            "Intro text. The missile attacks occurred on December 30, 2023. More after."
+        ),
         "published": "2024-01-05",
         "url": "https://example.com/a?x=1&y=2",
     }
