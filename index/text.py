@@ -1,0 +1,195 @@
+"""Sentences and tokens: how news text is cut up for searching and for answering.
+
+The sentence splitter is rule-based because news prose is regular and a model would be slow
+and opaque: a boundary is a ``.``, ``!`` or ``?`` (possibly followed by closing quotes or
+brackets) then white space then something that can start a sentence, unless the word before
+the full stop is an abbreviation, an initial or a dotted acronym in the middle of a sentence.
+
+Tokens are Unicode case-folded, Snowball-stemmed words. Hyphenated names (KN-23, Fateh-110)
+are kept whole *and* split into parts so either form matches; numbers are kept, with
+thousands separators removed so "2,000" and "2000" agree.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+# Words that never end a sentence when followed by a full stop (titles, months, "No. 5").
+_NEVER_FINAL = frozenset(
+    """mr mrs ms dr prof sr jr st mt gen gov sen rep col lt sgt capt cmdr adm maj rev hon pres
+    supt insp det cllr fr messrs mme mlle jan feb mar apr jun jul aug sep sept oct nov dec no nos
+    vs v fig figs vol vols pp ch art sec approx est dept univ ave blvd rd op cf""".split()
+)
+# Abbreviations that end a sentence when a sentence starter follows ("Apple Inc. The firm").
+_MAYBE_FINAL = frozenset("inc ltd co corp plc llc bros etc al".split())
+# Words that start sentences, used to decide whether "U.S. The" is a boundary.
+_STARTERS = frozenset(
+    """the a an he she it they we i you but and in on at this that these those there his her
+    its their our however meanwhile after before when while if so yet mr mrs ms dr some many
+    most one two three according officials experts""".split()
+)
+
+_BOUNDARY = re.compile(
+    r"""(?P<end>[.!?]+|\.\.\.|…)(?P<close>["'”’)\]]*)(?P<space>\s+)(?=(?P<next>["'“‘(\[]*[^\s]))"""
+)
+_WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
+
+
+def _is_boundary(text: str, match: re.Match[str]) -> bool:
+    """Decide whether the punctuation in ``match`` really ends a sentence."""
+    end, close = match.group("end"), match.group("close")
+    nxt = text[match.end() :].lstrip("\"'“‘([")
+    if not nxt:
+        return False
+    first = nxt[0]
+    next_word = re.match(r"[\w’']+", nxt)
+    next_lower = next_word.group(0).lower() if next_word else ""
+    if first.islower():
+        return False  # "... and so on. then" or "e.g. the": never a new sentence
+    if end in ("!", "?") or (len(end) > 1 and "." not in end) or close:
+        return first.isupper() or first.isdigit() or not first.isalnum()
+    if end in ("...", "…") or len(end) > 1:
+        return first.isupper() or first.isdigit()
+    before = _WORD_BEFORE.search(text, 0, match.start())
+    word = before.group(1) if before else ""
+    bare = word.lower().strip(".'’")
+    if bare in _NEVER_FINAL:
+        return False
+    if len(word) == 1 and word.isupper():
+        return False  # an initial: "John F. Kennedy"
+    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):
+        # a dotted acronym ("U.S", the last dot is the match): a boundary only before a
+        # word that usually starts a sentence
+        return next_lower in _STARTERS
+    if bare in _MAYBE_FINAL:
+        return next_lower in _STARTERS
+    return first.isupper() or first.isdigit() or not first.isalnum()
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Cut a paragraph into sentences; text without a full stop is one sentence."""
+    text = " ".join(paragraph.split())
+    if not text:
+        return []
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        if _is_boundary(text, match):
+            cut = match.end("close")
+            piece = text[start:cut].strip()
+            if piece:
+                sentences.append(piece)
+            start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences inside ``paragraph`` (after white-space folding)."""
+    text = " ".join(paragraph.split())
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in split_sentences(text):
+        begin = text.index(sentence, cursor)
+        spans.append((begin, begin + len(sentence)))
+        cursor = begin + len(sentence)
+    return spans
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further had hadn't has hasn't have
+    haven't having he he'd he'll he's her here here's hers herself him himself his how how's i
+    i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my
+    myself no nor not of off on once only or other ought our ours ourselves out over own same
+    shan't she she'd she'll she's should shouldn't so some such than that that's the their
+    theirs them themselves then there there's these they they'd they'll they're they've this
+    those through to too under until up very was wasn't we we'd we'll we're we've were weren't
+    what what's when when's where where's which while who who's whom why why's with won't would
+    wouldn't you you'd you'll you're you've your yours yourself yourselves also s t""".split()
+)
+# Extra words that carry no content in a question ("What did X say about Y?").
+QUESTION_WORDS = frozenset(
+    """whose whats tell know please much many long far often old kind type sort""".split()
+)
+
+_TOKEN = re.compile(r"\w+(?:[-‐‑–'’.,]\w+)*", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUM_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z]+)")
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=500_000)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def _expand(raw: str) -> list[str]:
+    """Turn one raw word into its index terms (whole, parts, number forms, stems)."""
+    word = raw.casefold().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.strip("'.,")
+    if not word:
+        return []
+    if _NUMBER.fullmatch(word):
+        if "," in word and "." not in word:
+            return [word.replace(",", "")]
+        return [word.replace(",", "")] if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", word) else [
+            word
+        ]
+    parts = [p for p in re.split(r"[-‐‑–'.,]", word) if p]
+    if len(parts) > 1:
+        terms = [word.replace("‐", "-").replace("‑", "-").replace("–", "-")]
+        for part in parts:
+            terms.extend(_expand(part))
+        return terms
+    unit = _NUM_UNIT.fullmatch(word)
+    if unit:
+        return [word, unit.group(1)]
+    if word in STOP_WORDS:
+        return []
+    return [_stem(word)]
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms of a text: case-folded, stemmed, stop words dropped, numbers kept."""
+    terms: list[str] = []
+    for raw in _TOKEN.findall(text):
+        terms.extend(_expand(raw))
+    return terms
+
+
+def question_words(question: str) -> list[tuple[str, list[str]]]:
+    """Each content word of a question with its index terms (filler words dropped)."""
+    words: list[tuple[str, list[str]]] = []
+    for raw in _TOKEN.findall(question):
+        if raw.casefold() in QUESTION_WORDS:
+            continue
+        terms = _expand(raw)
+        if terms:
+            words.append((raw.casefold(), terms))
+    return words
+
+
+def query_terms(question: str) -> list[str]:
+    """Index terms of a question: like :func:`tokenize`, minus question filler words."""
+    return [term for _, terms in question_words(question) for term in terms]
+
+
+def raw_words(text: str) -> list[str]:
+    """The case-folded surface words of ``text``, for spelling correction."""
+    return [w.casefold() for w in _TOKEN.findall(text)]
+
+
+def stem_word(word: str) -> str:
+    """The index term of a single plain word (no splitting)."""
+    return _stem(word.casefold())
