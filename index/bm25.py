@@ -317,7 +317,10 @@ class BM25Index:
             np.minimum(pos, docs.shape[0] - 1, out=pos)
             hit = docs[pos] == sub
             tf[a:b][hit] = seg.post_tf[lo:hi][pos[hit]]
-        return self._contribution(term.weight, tf, self._k()[ids])
+        has = np.flatnonzero(tf)
+        out = np.zeros(ids.shape[0], dtype=np.float64)
+        out[has] = self._contribution(term.weight, tf[has], self._k()[ids[has]])
+        return out
 
     def get_scores(self, query: Sequence[str]) -> F64:
         """Dense scores over every id ever given (removed ids get -inf), as rank_bm25."""
