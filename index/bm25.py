@@ -379,7 +379,7 @@ class BM25Index:
         return ids, scores + constant
 
     def _accumulate(self, terms: Sequence[_Term]) -> tuple[I64, F64]:
-        """Live documents holding any of ``terms`` and their summed contributions."""
+        """Live documents holding any of ``terms`` (unordered) and their summed contributions."""
         pieces = [piece for term in terms for piece in self._postings(term)]
         if len(pieces) == 1:
             docs, partial = pieces[0]
@@ -396,7 +396,6 @@ class BM25Index:
                 seen[new] = True
                 fresh.append(new)
             cand = np.concatenate(fresh).astype(np.int64)
-            cand.sort()
             partial = scratch[cand]
             scratch[cand] = 0.0
             seen[cand] = False
@@ -419,17 +418,21 @@ class BM25Index:
             return None
         # A threshold from real scores: complete the best candidates by partial score.
         sample = min(cand.shape[0], max(k, THETA_SAMPLE))
-        top = np.argpartition(-partial, sample - 1)[:sample] if sample < cand.shape[0] else None
-        s_ids = cand if top is None else cand[np.sort(top)]
-        s_scores = partial if top is None else partial[np.sort(top)]
+        if sample < cand.shape[0]:
+            top = np.argpartition(-partial, sample - 1)[:sample]
+            top = top[np.argsort(cand[top])]
+        else:
+            top = np.argsort(cand)
+        s_ids, s_scores = cand[top], partial[top]
         for term in terms[n_ess:]:
             s_scores = s_scores + self._lookup(term, s_ids)
         theta = float(-np.partition(-s_scores, k - 1)[k - 1])
         tol = 1e-9 * abs(theta) + 1e-300
         if not theta - tol > rest_bound[n_ess]:
             return None  # a document outside the candidates could still make the top k
-        keep = partial + rest_bound[n_ess] >= theta - tol
-        ids, cur = cand[keep], partial[keep]
+        hopeful = np.flatnonzero(partial + rest_bound[n_ess] >= theta - tol)
+        hopeful = hopeful[np.argsort(cand[hopeful])]  # lookups want ascending ids
+        ids, cur = cand[hopeful], partial[hopeful]
         for j in range(n_ess, len(terms)):
             cur = cur + self._lookup(terms[j], ids)
             keep = cur + rest_bound[j + 1] >= theta - tol
