@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from conftest import ask
@@ -180,3 +181,13 @@ async def test_html_in_question_is_harmless(api: FakeBotApi, bot: Any) -> None:
 
 async def test_bot_username_is_known(bot: Any) -> None:
     assert bot.bot.username == BOT_USERNAME
+
+
+async def test_admin_documents_are_left_to_the_admin_handlers(api: FakeBotApi, bot: Any) -> None:
+    admin = 42  # in the test settings' admin ids
+    start = len(api.calls)
+    api.send_document(admin, "story.txt", b"Headline\nSource\nParagraph.\n")
+    await ask(api, admin, MISSILES_Q)  # processed after the document
+    await asyncio.sleep(0.2)
+    texts = [c.params["text"] for c in api.calls[start:] if c.method == "sendMessage"]
+    assert not any("can't read files" in t for t in texts)
