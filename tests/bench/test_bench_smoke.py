@@ -1,4 +1,4 @@
-"""The benchmark runs end to end at a small size (10k passages, 50 questions) and writes the fields the README table uses.
+"""The benchmark runs end to end at 10k passages and 50 questions and writes its fields.
 
 Timings are not checked (speed is judged from bench runs, not from tests).
 """
