@@ -283,14 +283,17 @@ def declined_keyboard(token: str) -> InlineKeyboardMarkup:
 
 
 def example_questions(headlines: Sequence[str], limit: int = 3) -> list[str]:
-    """Questions a user could ask, made from headlines (their first clause)."""
+    """Candidate questions made from headlines (their first clause), one per headline.
+
+    The caller checks them against the engine and keeps those that get an answer.
+    """
     out: list[str] = []
     for headline in headlines:
         head = re.split(r"\s+[-–—|]\s+|[:;,]\s", " ".join(headline.split()), maxsplit=1)[0]
         head = clip(head.rstrip(".!?"), 90)
         if len(head) < 8:
             continue
-        question = f"What happened: {head}?"
+        question = f"What about {head}?"
         if question not in out:
             out.append(question)
         if len(out) >= limit:
@@ -298,7 +301,7 @@ def example_questions(headlines: Sequence[str], limit: int = 3) -> list[str]:
     return out
 
 
-def help_text(stats: CorpusStats, headlines: Sequence[str], *, group: bool = False) -> str:
+def help_text(stats: CorpusStats, examples: Sequence[str], *, group: bool = False) -> str:
     """/start and /help: what the bot knows and how to ask, with example questions."""
     how = (
         "In groups, use /ask QUESTION, mention me, or reply to one of my messages."
@@ -312,11 +315,10 @@ def help_text(stats: CorpusStats, headlines: Sequence[str], *, group: bool = Fal
         f"from {len(stats.sources)} source{'s' if len(stats.sources) != 1 else ''}.",
         how,
     ]
-    examples = example_questions(headlines)
     if examples:
         parts.append("\n<b>Try for example:</b>")
         prefix = "/ask " if group else ""
-        parts.extend(f"• {esc(prefix + q)}" for q in examples)
+        parts.extend(f"• {esc(prefix + clip(q, 200))}" for q in examples[:5])
     parts.append(
         "\nUnder each answer: <i>Context</i> shows the paragraph, <i>Another answer</i> the "
         "next best sentence, and 👍/👎 tell me how I did. /about shows what is indexed."

@@ -108,6 +108,7 @@ class ChatBot:
         self.limiter = RateLimiter(settings.user_rate_limit, settings.user_rate_window_s)
         # Inline queries arrive per keystroke: a budget of their own, more generous.
         self.inline_limiter = RateLimiter(settings.user_rate_limit * 3, settings.user_rate_window_s)
+        self._examples: tuple[int, list[str]] | None = None
         self._user_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -117,9 +118,10 @@ class ChatBot:
         """Add the chat handlers (group 0) and the non-text hint (a later group)."""
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
-        app.add_handler(CommandHandler(["start", "help"], self.on_help))
-        app.add_handler(CommandHandler("about", self.on_about))
-        app.add_handler(CommandHandler("ask", self.on_ask))
+        new = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
+        app.add_handler(CommandHandler(["start", "help"], self.on_help, filters=new))
+        app.add_handler(CommandHandler("about", self.on_about, filters=new))
+        app.add_handler(CommandHandler("ask", self.on_ask, filters=new))
         app.add_handler(
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_private_text)
         )
@@ -190,9 +192,29 @@ class ChatBot:
         if message is None:
             return
         stats = await asyncio.to_thread(self.desk.stats)
-        headlines = await asyncio.to_thread(self.desk.headlines, 5)
+        examples = await self.examples()
         group = message.chat.type != ChatType.PRIVATE
-        await self.send(message, fmt.help_text(stats, headlines, group=group), quote=group)
+        await self.send(message, fmt.help_text(stats, examples, group=group), quote=group)
+
+    async def examples(self, limit: int = 3) -> list[str]:
+        """Example questions from current headlines that the engine really answers.
+
+        Checked once per index generation (each check is a logged question), then cached.
+        """
+        generation = await asyncio.to_thread(lambda: self.desk.generation)
+        if self._examples is not None and self._examples[0] == generation:
+            return self._examples[1]
+        headlines = await asyncio.to_thread(self.desk.headlines, limit * 3)
+        candidates = fmt.example_questions(headlines, limit * 3)
+        good: list[str] = []
+        for question in candidates:
+            response = await asyncio.to_thread(self.desk.ask, question, channel="examples")
+            if response.answer is not None:
+                good.append(question)
+            if len(good) >= limit:
+                break
+        self._examples = (generation, good or candidates[:limit])
+        return self._examples[1]
 
     async def on_about(self, update: Update, context: Context) -> None:
         """/about: how many articles and sources, when last indexed."""
@@ -209,8 +231,7 @@ class ChatBot:
             return
         question = _after_command(message)
         if not question.strip():
-            headlines = await asyncio.to_thread(self.desk.headlines, 3)
-            examples = fmt.example_questions(headlines, 1)
+            examples = await self.examples()
             example = examples[0] if examples else "Who confirmed the news?"
             await self.send(
                 message,

@@ -167,11 +167,13 @@ def test_dates() -> None:
 
 def test_help_and_about() -> None:
     stats = CorpusStats(2, 10, 40, ("A & B", "C"), "2026-01-01T10:00:00+00:00", "bm25")
-    text = fmt.help_text(stats, ["Big News: Something Happened", "x"])
+    examples = fmt.example_questions(["Big News: Something Happened", "x", "Another Story - Site"])
+    assert examples == ["What about Big News?", "What about Another Story?"]
+    text = fmt.help_text(stats, examples)
     well_formed(text)
     assert "2 articles" in text and "2 sources" in text
-    assert "What happened: Big News?" in text
-    assert "/ask What happened" in fmt.help_text(stats, ["Big News Today"], group=True)
+    assert "What about Big News?" in text
+    assert "/ask What about" in fmt.help_text(stats, examples, group=True)
     about = fmt.about_text(stats)
     well_formed(about)
     assert "A &amp; B" in about and "2026-01-01 10:00 UTC" in about and "Articles: 2" in about

@@ -43,7 +43,10 @@ async def test_start_help_about_and_commands(api: FakeBotApi, bot: Any, desk: De
     for command in ("/start", "/help"):
         text = api.message(await ask(api, USER, command)).text
         assert "1 article" in text
-        assert "What happened: Russia Fires North Korean Missiles on Ukraine?" in text
+        assert "What about Russia Fires North Korean Missiles on Ukraine?" in text
+    # the example really gets an answer
+    example = await ask(api, USER, "What about Russia Fires North Korean Missiles on Ukraine?")
+    assert "<blockquote>" in example.params["text"]
     about = api.message(await ask(api, USER, "/about")).text
     assert "Articles: 1" in about and SEED_SOURCE in about and "Last indexed:" in about
     assert desk.stats().pipeline in about
