@@ -40,8 +40,8 @@ FALLBACK_QUESTIONS = [
 ]
 
 
-def questions() -> list[str]:
-    path = REPO.parent / "shared" / "questions" / "seed_dev.jsonl"
+def questions(path: Path | None = None) -> list[str]:
+    path = path or REPO.parent / "shared" / "questions" / "seed_dev.jsonl"
     if path.exists():
         return [json.loads(line)["question"] for line in path.read_text().splitlines() if line]
     return FALLBACK_QUESTIONS
@@ -53,7 +53,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
-    qs = questions()
+    qpath = None
+    if args.passages:
+        from bench.corpus import generate
+
+        corpus = generate(args.passages, questions=600)
+        args.articles, qpath = corpus.folder, corpus.questions
+    qs = questions(qpath)
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeBotApi(TOKEN) as api:
             env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
@@ -105,6 +111,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
                 code = await proc.wait()
     return {
         "articles_dir": str(args.articles),
+        "questions": len(qs),
         "startup_s": round(startup_s, 2),
         "latency_n": args.latency_n,
         "latency_ms_p50": round(statistics.median(lat), 1),
@@ -123,4 +130,7 @@ if __name__ == "__main__":
     parser.add_argument("--burst-n", type=int, default=600)
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--articles", type=Path, default=REPO / "seeds")
+    parser.add_argument(
+        "--passages", type=int, default=0, help="use bench/corpus.py's synthetic corpus this big"
+    )
     print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
