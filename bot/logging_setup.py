@@ -75,10 +75,9 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     install_redaction(secrets)
     root = logging.getLogger()
     root.setLevel(level)
-    if not any(getattr(h, "_newsdesk", False) for h in root.handlers):
+    if not root.handlers:  # the CLI may have configured a handler already: reuse it
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler._newsdesk = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     quiet_http_loggers()
 

@@ -23,29 +23,13 @@ SEED_TITLE = "Russia Fires North Korean Missiles on Ukraine, Confirms Ukrainian 
 SEED_SOURCE = "ICARO Media Group"
 Q = "When did the missile attacks occur?"
 
-# Until bot/cli.py dispatches ``serve``, start bot.serve.run the way the CLI will.
-_FALLBACK = (
-    "import sys\n"
-    "from config import SettingsError, load_settings\n"
-    "from bot.serve import run\n"
-    "try:\n"
-    "    sys.exit(run(load_settings()))\n"
-    "except SettingsError as exc:\n"
-    "    print(f'newsdesk: {exc}', file=sys.stderr)\n"
-    "    sys.exit(2)\n"
-)
-
 
 def serve_command() -> list[str]:
-    """``newsdesk serve`` through the lead's CLI when it exists, else the same call directly."""
-    if (REPO / "bot" / "cli.py").exists():
-        return [
-            sys.executable,
-            "-c",
-            "import sys; from bot.cli import main; sys.exit(main())",
-            "serve",
-        ]
-    return [sys.executable, "-c", _FALLBACK]
+    """``newsdesk serve``: the installed console script, else the same entry point by module."""
+    script = Path(sys.executable).with_name("newsdesk")
+    if script.exists():
+        return [str(script), "serve"]
+    return [sys.executable, "-m", "bot.cli", "serve"]
 
 
 def serve_env(api: FakeBotApi, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -134,6 +118,16 @@ async def stop_when_done(proc: asyncio.subprocess.Process) -> tuple[int, str]:
         return await stop(proc)
     assert proc.returncode is not None
     return proc.returncode, err.decode("utf-8", "replace")
+
+
+async def test_serve_without_token_exits_2_with_one_line(api: FakeBotApi, tmp_path: Path) -> None:
+    env = serve_env(api, tmp_path / "data")
+    del env["NEWSDESK_TELEGRAM_TOKEN"]
+    proc = await start_serve(env, tmp_path)
+    code, err = await stop_when_done(proc)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "NEWSDESK_TELEGRAM_TOKEN" in err
+    assert not api.calls  # it never talked to the Bot API
 
 
 def test_missing_token_is_a_settings_error(tmp_path: Path) -> None:
