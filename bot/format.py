@@ -362,8 +362,8 @@ def _fit(markup: str) -> str:
 
 
 def inline_title(answer: Answer) -> str:
-    """Title of an inline result: the sentence, short."""
-    return clip(answer.sentence, 120)
+    """Title of an inline result: the sentence, short (never empty: Telegram refuses that)."""
+    return clip(answer.sentence, 120) or clip(answer.title, 120) or "Answer"
 
 
 def inline_description(answer: Answer) -> str:

@@ -6,6 +6,7 @@ Long polling by default; webhook mode when ``NEWSDESK_WEBHOOK_URL`` is set (it t
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import signal
 from urllib.parse import urlsplit
@@ -32,6 +33,11 @@ def run(settings: Settings) -> int:
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     if settings.webhook_url and not secret:
         raise SettingsError("NEWSDESK_WEBHOOK_SECRET: not set (webhook mode needs a secret token)")
+    if settings.webhook_url and importlib.util.find_spec("tornado") is None:
+        raise SettingsError(
+            "NEWSDESK_WEBHOOK_URL: webhook mode needs the webhooks extra "
+            "(pip install 'python-telegram-bot[webhooks]'); unset it to use long polling"
+        )
     configure_logging(settings.log_level, [token, *([secret] if secret else [])])
     desk = Desk.open(settings)
     try:
