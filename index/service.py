@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".html", ".htm")
 REBUILD_SHARE = 0.25  # a sync touching more than this share of articles rebuilds instead
+QUESTION_LOG_BATCH = 100  # questions are logged in batches: at most this many ...
+QUESTION_LOG_INTERVAL_S = 1.0  # ... or this old, so most answers never wait for an fsync
 
 
 def store_fingerprint(hashes: Mapping[str, str]) -> str:
@@ -135,6 +137,9 @@ class Desk:
         self._engine_lock = threading.RLock()  # readers vs. in-place engine changes
         self._process_lock = _ProcessLock(settings.data_dir / "writer.lock")
         self._closed = False
+        self._log_lock = threading.Lock()
+        self._pending_questions: list[tuple[str, float, bool, str | None]] = []
+        self._last_log_flush = time.monotonic()
 
     # --- opening ----------------------------------------------------------------------------
     @classmethod
@@ -249,6 +254,7 @@ class Desk:
         with self._write_lock:
             if self._closed:
                 return
+            self._flush_questions()
             self._closed = True
             self.store.close()
             self._process_lock.close()
@@ -351,9 +357,7 @@ class Desk:
         gone = [i for i in self._indexed if i not in hashes]
         if len(changed) + len(gone) > max(50, REBUILD_SHARE * len(hashes)):
             log.info("%d articles changed elsewhere; rebuilding the index in memory", len(changed))
-            articles = self.store.articles()
-            engine = Engine.build(articles, self.params)
-            self._install(engine, {a.id: a.content_hash() for a in articles}, changes)
+            self._rebuild_in_memory(changes)
             return True
         articles = self.store.articles(changed)
         with self._engine_lock:
@@ -400,16 +404,29 @@ class Desk:
             response = self._engine.ask(question)
         latency_ms = (time.perf_counter() - started) * 1000.0
         answer = response.answer
-        try:
-            self.store.log_question(
-                channel=channel,
-                latency_ms=latency_ms,
-                answered=answer is not None,
-                article_id=answer.article_id if answer else None,
+        with self._log_lock:
+            self._pending_questions.append(
+                (channel, latency_ms, answer is not None, answer.article_id if answer else None)
             )
-        except Exception:  # a full disk must not stop answers
-            log.exception("could not log a question")
+            due = (
+                len(self._pending_questions) >= QUESTION_LOG_BATCH
+                or time.monotonic() - self._last_log_flush >= QUESTION_LOG_INTERVAL_S
+            )
+        if due:
+            self._flush_questions()
         return response
+
+    def _flush_questions(self) -> None:
+        """Write the buffered question log in one transaction (one fsync, not one per ask)."""
+        with self._log_lock:
+            pending, self._pending_questions = self._pending_questions, []
+            self._last_log_flush = time.monotonic()
+            if not pending or self._closed:
+                return
+            try:
+                self.store.log_questions(pending)
+            except Exception:  # a full disk must not stop answers
+                log.exception("could not log %d questions", len(pending))
 
     def stats(self) -> CorpusStats:
         """Articles, passages, sentences, sources, last index time."""
@@ -418,6 +435,7 @@ class Desk:
 
     def activity(self, hours: float = 24.0) -> ActivityStats:
         """Questions answered and declined, median answer time and feedback in a window."""
+        self._flush_questions()
         return self.store.activity(hours)
 
     def list_articles(self, offset: int = 0, limit: int = 50) -> list[StoredArticle]:
@@ -595,7 +613,12 @@ class Desk:
         return [o for o in outcomes if o is not None]
 
     def _index_committed(self, added: Sequence[Article], removed: Sequence[str]) -> None:
-        """Apply committed store changes to the engine and save it (writer locks held)."""
+        """Apply committed store changes to the engine and save it (writer locks held).
+
+        The articles are already safe in the store, so nothing here may lose them: an engine
+        that fails to update is rebuilt from the store, and an index that cannot be saved is
+        left stale on disk (the next start notices and rebuilds it).
+        """
         changes = self.store.changes()
         try:
             with self._engine_lock:
@@ -610,10 +633,25 @@ class Desk:
                 self._indexed = indexed
                 self._seen_changes = changes
                 self._generation += 1
-                self._engine.save(self.settings.index_dir)
-        except (NewsdeskIndexError, OSError, ValueError) as exc:
+        except Exception as exc:
             log.error("incremental index update failed (%s); rebuilding from the store", exc)
-            self._rebuild(None)
+            self._rebuild_in_memory(changes)
+        try:
+            self._save_index()
+        except NewsdeskIndexError as exc:
+            log.warning("index on disk cannot be updated in place (%s); writing it anew", exc)
+            try:
+                with self._engine_lock:
+                    self._save_fresh(self._engine)
+            except OSError as err:
+                log.error("could not save the index (%s); it is rebuilt at next start", err)
+        except OSError as exc:
+            log.error("could not save the index (%s); it is rebuilt at next start", exc)
+
+    def _rebuild_in_memory(self, changes: int) -> None:
+        articles = self.store.articles()
+        engine = Engine.build(articles, self.params)
+        self._install(engine, {a.id: a.content_hash() for a in articles}, changes)
 
     def remove(self, article_id: str) -> bool:
         """Remove one article; False if there was none with that id."""

@@ -266,12 +266,18 @@ class Store:
     def log_question(
         self, *, channel: str, latency_ms: float, answered: bool, article_id: str | None
     ) -> None:
+        self.log_questions([(channel, latency_ms, answered, article_id)])
+
+    def log_questions(self, rows: Sequence[tuple[str, float, bool, str | None]]) -> None:
+        """Log (channel, latency ms, answered, article id) rows in one transaction."""
+        now = time.time()
         with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO questions(ts, channel, latency_ms, answered, article_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (time.time(), channel, latency_ms, int(answered), article_id),
-            )
+            for channel, latency_ms, answered, article_id in rows:
+                tx.execute(
+                    "INSERT INTO questions(ts, channel, latency_ms, answered, article_id) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (now, channel, latency_ms, int(answered), article_id),
+                )
 
     def log_feedback(
         self,

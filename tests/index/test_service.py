@@ -445,3 +445,38 @@ def test_add_paths_handles_files_folders_and_missing_paths(desk: Desk, tmp_path:
     ]
     assert outcomes[-1].reason == "no such file"
     assert os.fspath(tmp_path / "nope.txt") == outcomes[-1].input
+
+
+def test_a_failed_index_save_loses_no_acknowledged_article(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Disk full while saving: the add still succeeds (it is committed) and answers."""
+    from index.engine import Engine
+
+    d = Desk.open(settings)
+    try:
+
+        def full_disk(self: Engine, directory: Path) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(Engine, "save", full_disk)
+        with caplog.at_level(logging.ERROR):
+            outcome = d.add_file(
+                "zoo.txt",
+                b"Tarvik zoo\nZoo News\nThe Tarvik zoo has 40 penguins.\n",
+                added_by="cli",
+            )
+        assert outcome.added
+        assert any("could not save the index" in r.getMessage() for r in caplog.records)
+        assert answer_id(d, "How many penguins live in the Tarvik zoo?") == "zoo"
+    finally:
+        monkeypatch.undo()
+        d.close()
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        d = Desk.open(settings)
+    try:
+        assert any("stale" in r.getMessage() for r in caplog.records)
+        assert answer_id(d, "How many penguins live in the Tarvik zoo?") == "zoo"
+    finally:
+        d.close()
