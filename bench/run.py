@@ -20,6 +20,7 @@ all up to 100k passages, 12 above), ``--skip rank_bm25,bm25s,engine`` to leave p
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -66,11 +67,18 @@ def run_task(task: str, args: dict[str, Any], timeout: float = 1800) -> dict[str
     return result
 
 
+def _tokenizer_digest() -> str:
+    """Changes when the tokenizer's source changes, so cached tokens are never stale."""
+    text = ROOT / "index" / "text.py"
+    data = text.read_bytes() if text.is_file() else b"fallback"
+    return hashlib.sha256(data).hexdigest()[:10]
+
+
 def bench_size(passages: int, args: argparse.Namespace) -> dict[str, Any]:
     t_start = time.perf_counter()
     corpus = generate(passages, seed=args.seed, questions=args.questions)
     tag = corpus.folder.parent.name
-    tokens = OUT / f"tokens-{tag}"
+    tokens = OUT / f"tokens-{tag}-{_tokenizer_digest()}"
     common = {"cache": str(tokens), "variant": args.variant}
     out: dict[str, Any] = {
         "passages": passages,

@@ -32,10 +32,6 @@ from index.errors import IndexCorrupt
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-#: Postings scored directly (essential terms) before MaxScore starts looking terms up.
-ESSENTIAL_BUDGET = 60_000
-#: Candidates whose full score is computed to get a first k-th best threshold.
-THETA_SAMPLE = 64
 #: Small segments kept beside the base before they are merged into one.
 MAX_DELTAS = 4
 #: The deltas are merged into the base once they hold this share of its documents.
@@ -353,92 +349,103 @@ class BM25Index:
     def top_k(self, query: Sequence[str], k: int) -> tuple[I64, F64]:
         """The ``k`` best live documents sharing a term with the query: (ids, scores).
 
-        Best first, ties broken by the smaller id; exact (MaxScore only skips work).
+        Best first, ties broken by the smaller id; exact (the pruning only skips work).
         """
         terms, constant = self._plan(query)
         if k <= 0 or not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        n_ess = 1
-        budget = terms[0].postings
-        while n_ess < len(terms) and budget + terms[n_ess].postings <= ESSENTIAL_BUDGET:
-            budget += terms[n_ess].postings
-            n_ess += 1
-        rest_bound = [0.0] * (len(terms) + 1)  # rest_bound[i]: bound of terms[i:] together
-        for i in range(len(terms) - 1, -1, -1):
-            rest_bound[i] = rest_bound[i + 1] + terms[i].bound
-        while True:
-            cand, partial = self._accumulate(terms[:n_ess])
-            if n_ess == len(terms):
-                ids, scores = _select(cand, partial, k)
-                break
-            found = self._prune(terms, n_ess, rest_bound, cand, partial, k)
-            if found is not None:
-                ids, scores = found
-                break
-            n_ess += 1
+        if terms[-1].weight < 0:  # Okapi with a negative floor: partial sums are no bound
+            ids, scores = self._exhaustive(terms)
+        else:
+            ids, scores = self._max_score(terms, k)
+        ids, scores = _select(ids, scores, k)
         return ids, scores + constant
 
-    def _accumulate(self, terms: Sequence[_Term]) -> tuple[I64, F64]:
-        """Live documents holding any of ``terms`` (unordered) and their summed contributions."""
-        pieces = [piece for term in terms for piece in self._postings(term)]
-        if len(pieces) == 1:
-            docs, partial = pieces[0]
-            cand = docs.astype(np.int64)
-        else:
-            if self._scratch.shape[0] < self._next_id:
-                self._scratch = np.zeros(self._next_id, dtype=np.float64)
-                self._seen = np.zeros(self._next_id, dtype=bool)
-            scratch, seen = self._scratch, self._seen
-            fresh = []
-            for docs, contrib in pieces:
+    def _scratch_arrays(self) -> tuple[F64, npt.NDArray[np.bool_]]:
+        if self._scratch.shape[0] < self._next_id:
+            self._scratch = np.zeros(self._next_id, dtype=np.float64)
+            self._seen = np.zeros(self._next_id, dtype=bool)
+        return self._scratch, self._seen
+
+    def _exhaustive(self, terms: Sequence[_Term]) -> tuple[I64, F64]:
+        """Every live document holding a query term, with its full score."""
+        scratch, seen = self._scratch_arrays()
+        touched = []
+        for term in terms:
+            for docs, contrib in self._postings(term):
                 scratch[docs] += contrib
                 new = docs[~seen[docs]]
                 seen[new] = True
-                fresh.append(new)
-            cand = np.concatenate(fresh).astype(np.int64)
-            partial = scratch[cand]
-            scratch[cand] = 0.0
-            seen[cand] = False
+                touched.append(new)
+        if not touched:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        cand = np.concatenate(touched).astype(np.int64)
+        scores = scratch[cand]
+        scratch[cand] = 0.0
+        seen[cand] = False
         if self._n_unpurged:
             keep = self._live[cand]
-            cand, partial = cand[keep], partial[keep]
-        return cand, partial
+            cand, scores = cand[keep], scores[keep]
+        return cand, scores
 
-    def _prune(
-        self,
-        terms: list[_Term],
-        n_ess: int,
-        rest_bound: list[float],
-        cand: I64,
-        partial: F64,
-        k: int,
-    ) -> tuple[I64, F64] | None:
-        """Finish with lookups of terms[n_ess:], or None if the bound is not tight enough."""
-        if cand.shape[0] < k:
-            return None
-        # A threshold from real scores: complete the best candidates by partial score.
-        sample = min(cand.shape[0], max(k, THETA_SAMPLE))
-        if sample < cand.shape[0]:
-            top = np.argpartition(-partial, sample - 1)[:sample]
-            top = top[np.argsort(cand[top])]
-        else:
-            top = np.argsort(cand)
-        s_ids, s_scores = cand[top], partial[top]
-        for term in terms[n_ess:]:
-            s_scores = s_scores + self._lookup(term, s_ids)
-        theta = float(-np.partition(-s_scores, k - 1)[k - 1])
-        tol = 1e-9 * abs(theta) + 1e-300
-        if not theta - tol > rest_bound[n_ess]:
-            return None  # a document outside the candidates could still make the top k
-        hopeful = np.flatnonzero(partial + rest_bound[n_ess] >= theta - tol)
+    def _max_score(self, terms: list[_Term], k: int) -> tuple[I64, F64]:
+        """Term-at-a-time MaxScore; every term's contribution is >= 0.
+
+        Terms are taken by decreasing bound. While a document not seen yet could still
+        reach the k-th best partial score (a lower bound of the final k-th best), a term's
+        whole posting list is scored ("OR" phase). After that, no new document can enter
+        the top k: the remaining terms are only looked up for the candidates whose partial
+        score plus the remaining terms' bounds can still reach the threshold ("AND" phase),
+        and the candidates are pruned again after each term.
+        """
+        rest = [0.0] * (len(terms) + 1)  # rest[j]: sum of the bounds of terms[j:]
+        for j in range(len(terms) - 1, -1, -1):
+            rest[j] = rest[j + 1] + terms[j].bound
+        scratch, seen = self._scratch_arrays()
+        touched: list[npt.NDArray[np.int32]] = []
+        live_new: list[I64] = []
+        cand = np.zeros(0, dtype=np.int64)
+        theta = -np.inf
+        j = 0
+        try:
+            while j < len(terms):
+                for docs, contrib in self._postings(terms[j]):
+                    scratch[docs] += contrib
+                    new = docs[~seen[docs]]
+                    seen[new] = True
+                    touched.append(new)
+                    fresh = new.astype(np.int64)
+                    live_new.append(fresh[self._live[fresh]] if self._n_unpurged else fresh)
+                j += 1
+                if j == len(terms):
+                    break
+                n_cand = sum(a.shape[0] for a in live_new)
+                if n_cand >= k:
+                    cand = np.concatenate(live_new) if len(live_new) > 1 else live_new[0]
+                    live_new = [cand]
+                    partial = scratch[cand]
+                    theta = float(-np.partition(-partial, k - 1)[k - 1])
+                    if theta - _tol(theta) > rest[j]:
+                        break  # nobody outside the candidates can reach the top k
+            cand = np.concatenate(live_new) if live_new else cand
+            partial = scratch[cand]
+        finally:
+            for docs in touched:
+                scratch[docs] = 0.0
+                seen[docs] = False
+        if j == len(terms):
+            return cand, partial
+        hopeful = np.flatnonzero(partial + rest[j] >= theta - _tol(theta))
         hopeful = hopeful[np.argsort(cand[hopeful])]  # lookups want ascending ids
-        ids, cur = cand[hopeful], partial[hopeful]
-        for j in range(n_ess, len(terms)):
-            cur = cur + self._lookup(terms[j], ids)
-            keep = cur + rest_bound[j + 1] >= theta - tol
+        cand, partial = cand[hopeful], partial[hopeful]
+        for jj in range(j, len(terms)):
+            partial = partial + self._lookup(terms[jj], cand)
+            if partial.shape[0] >= k:
+                theta = max(theta, float(-np.partition(-partial, k - 1)[k - 1]))
+            keep = partial + rest[jj + 1] >= theta - _tol(theta)
             if not keep.all():
-                ids, cur = ids[keep], cur[keep]
-        return _select(ids, cur, k)
+                cand, partial = cand[keep], partial[keep]
+        return cand, partial
 
     # -------------------------------------------------------------- persistence
     def save(self, directory: Path) -> None:
@@ -471,6 +478,11 @@ class BM25Index:
             index._n_unpurged = index._count_unpurged()
             index._changed()
         return index
+
+
+def _tol(theta: float) -> float:
+    """Slack for float rounding when comparing sums against the threshold (keeps more)."""
+    return 1e-9 * abs(theta) + 1e-300
 
 
 def _select(ids: I64, scores: F64, k: int) -> tuple[I64, F64]:

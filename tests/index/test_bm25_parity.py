@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
 import rank_bm25
 
-import index.bm25 as bm25_module
 from index.bm25 import BM25Index, BM25Params
 
 VARIANTS = [
@@ -162,11 +162,19 @@ def test_everything_removed_then_added_again() -> None:
 
 
 def test_pruned_top_k_is_exact_on_long_posting_lists(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Force MaxScore to look common terms up instead of scoring them, and compare."""
-    monkeypatch.setattr(bm25_module, "ESSENTIAL_BUDGET", 50)
-    monkeypatch.setattr(bm25_module, "THETA_SAMPLE", 2)
+    """MaxScore's pruning phase (look-ups instead of scoring) must give the exact top k."""
+    lookups = 0
+    real_lookup = BM25Index._lookup
+
+    def counting(self: BM25Index, *args: Any) -> Any:
+        nonlocal lookups
+        lookups += 1
+        return real_lookup(self, *args)
+
+    monkeypatch.setattr(BM25Index, "_lookup", counting)
     rng = random.Random(5)
     corpus = _corpus(rng, 2_000, 400)
+    pruned = 0
     for params in VARIANTS:
         index = BM25Index.build(corpus, params)
         index.remove(range(0, 2_000, 7))
@@ -176,7 +184,10 @@ def test_pruned_top_k_is_exact_on_long_posting_lists(monkeypatch: pytest.MonkeyP
         docs.update({2_000 + j: d for j, d in enumerate(index_docs(index, 2_000, 2_050))})
         for q in _queries(rng, 400, 40):
             dense = index.get_scores(q)
+            lookups = 0
             _check_top_k(index, q, live, docs, dense)
+            pruned += lookups > 0
+    assert pruned > 20  # the pruning phase really ran
 
 
 def index_docs(index: BM25Index, lo: int, hi: int) -> list[list[str]]:
