@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlsplit
 from config import Settings
 from index.articles import ArticleError, parse_article
 from index.engine import Engine, EngineParams
-from index.errors import NewsdeskIndexError
+from index.errors import IndexMissing, NewsdeskIndexError
 from index.extract import ExtractError, derived_id, html_to_article, id_from_filename
 from index.fetch import FetchError, fetch_url
 from index.records import (
@@ -177,9 +177,14 @@ class Desk:
         index_dir = self.settings.index_dir
         try:
             engine = Engine.load(index_dir, self.params)
-        except NewsdeskIndexError as exc:
+        except IndexMissing:
+            log.info("no index at %s yet; rebuilding it from the store", index_dir)
+        except Exception as exc:  # corrupt files fail in many ways: all mean "rebuild"
             log.warning(
-                "index at %s cannot be used (%s); rebuilding from the store", index_dir, exc
+                "index at %s cannot be used (%s: %s); rebuilding from the store",
+                index_dir,
+                type(exc).__name__,
+                exc,
             )
         else:
             if engine.fingerprint() == expected:

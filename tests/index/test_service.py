@@ -480,3 +480,30 @@ def test_a_failed_index_save_loses_no_acknowledged_article(
         assert answer_id(d, "How many penguins live in the Tarvik zoo?") == "zoo"
     finally:
         d.close()
+
+
+def test_a_reindex_elsewhere_does_not_disturb_a_running_desk(settings: Settings) -> None:
+    """The old index folder is deleted under the running Desk, which keeps answering."""
+    bot = Desk.open(settings)
+    try:
+        old_target = settings.index_dir.resolve()
+        cli = Desk.open(settings, import_folder=False, load_index=False)
+        try:
+            cli.reindex()
+        finally:
+            cli.close()
+        assert settings.index_dir.resolve() != old_target and not old_target.exists()
+        for _ in range(3):
+            assert answer_id(bot, "When was the Marbrook library completed?") == "art001"
+        bot.add_file(
+            "zoo.txt", b"Tarvik zoo\nZoo News\nThe Tarvik zoo has 40 penguins.\n", added_by="cli"
+        )
+        assert answer_id(bot, "How many penguins live in the Tarvik zoo?") == "zoo"
+    finally:
+        bot.close()
+    reopened = Desk.open(settings)
+    try:
+        assert reopened._engine.fingerprint() == store_fingerprint(reopened.store.hashes())
+        assert answer_id(reopened, "How many penguins live in the Tarvik zoo?") == "zoo"
+    finally:
+        reopened.close()
