@@ -8,7 +8,9 @@ data folder, so the configured corpus is never touched.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +28,12 @@ NEW_ARTICLE = (
     "She replaces Tomas Ekdal, who led the observatory for 22 years.\n"
 )
 QUESTION = "Who was named director of the Fenwick observatory?"
+CLI_ARTICLE = (
+    "Harbour bridge reopens after repairs\nCoastal Gazette\n"
+    "Engineers replaced 340 steel cables on the old harbour bridge.\n"
+)
+CLI_QUESTION = "How many steel cables did engineers replace on the harbour bridge?"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -75,6 +83,32 @@ def main() -> None:
             f"{statistics.median(add_ms):.0f} ms (min {min(add_ms):.0f}, max {max(add_ms):.0f})"
         )
         print(f"then answer from it, median: {statistics.median(answer_ms):.1f} ms")
+
+        # another process (the command line) adds; the running Desk picks it up on refresh
+        cli_file = Path(tmp) / "harbour.txt"
+        cli_file.write_text(CLI_ARTICLE, encoding="utf-8")
+        env = {
+            **os.environ,
+            "NEWSDESK_DATA_DIR": str(settings.data_dir),
+            "NEWSDESK_ARTICLES_DIR": str(articles),
+            "PYTHONPATH": str(REPO),
+        }
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "add", str(cli_file)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        t1 = time.perf_counter()
+        changed = desk.refresh()
+        t2 = time.perf_counter()
+        response = desk.ask(CLI_QUESTION)
+        assert changed and response.answer is not None and "340" in response.answer.sentence
+        print(
+            f"newsdesk add in another process: {t1 - t0:.2f} s wall (incl. Python start-up); "
+            f"running Desk refresh: {(t2 - t1) * 1000:.0f} ms, then answers from it"
+        )
 
         t0 = time.perf_counter()
         stats = desk.reindex()
