@@ -189,6 +189,7 @@ class Desk:
         else:
             if engine.fingerprint() == expected:
                 self._install(engine, hashes, changes)
+                self._remove_orphans()
                 return
             log.warning(
                 "index at %s is stale (%d indexed, %d stored or changed since); "
@@ -233,9 +234,23 @@ class Desk:
         tmp_link.symlink_to(target.name)
         os.replace(tmp_link, link)
         _fsync_dir(parent)
-        for old in parent.glob(f"{link.name}-*"):
-            if old != target and old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old, ignore_errors=True)
+        self._remove_orphans()
+
+    def _remove_orphans(self) -> None:
+        """Delete index folders and links that the live link does not point to.
+
+        They are left by an earlier swap or by a kill -9 during one. Called with the writer
+        locks held, so no other process is writing one at the same time.
+        """
+        link = self.settings.index_dir
+        if not link.is_symlink():
+            return
+        live = link.resolve()
+        for path in link.parent.glob(f"{link.name}-*"):
+            if path.resolve() != live and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+        for path in link.parent.glob(f".{link.name}.link-*"):
+            path.unlink(missing_ok=True)
 
     def _install(self, engine: Engine, hashes: dict[str, str], changes: int) -> None:
         with self._engine_lock:

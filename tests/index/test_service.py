@@ -507,3 +507,19 @@ def test_a_reindex_elsewhere_does_not_disturb_a_running_desk(settings: Settings)
         assert answer_id(reopened, "How many penguins live in the Tarvik zoo?") == "zoo"
     finally:
         reopened.close()
+
+
+def test_index_folders_left_by_a_killed_swap_are_cleaned_up(settings: Settings) -> None:
+    Desk.open(settings).close()
+    live = settings.index_dir.resolve()
+    orphan = settings.data_dir / "index-deadbeef0000"
+    shutil.copytree(live, orphan)
+    stray_link = settings.data_dir / ".index.link-99999"
+    stray_link.symlink_to(orphan.name)
+    d = Desk.open(settings)
+    try:
+        assert not orphan.exists() and not stray_link.is_symlink()
+        assert settings.index_dir.resolve() == live and live.is_dir()
+        assert answer_id(d, "When was the Marbrook library completed?") == "art001"
+    finally:
+        d.close()
