@@ -36,8 +36,13 @@ def build_application(
     *,
     read_timeout: float = 10.0,
     refresh_interval_s: float = REFRESH_INTERVAL_S,
+    overall_max_rate: float = 30.0,
 ) -> BotApp:
-    """The configured Application; its ``post_init`` sets the commands and starts refreshing."""
+    """The configured Application; its ``post_init`` sets the commands and starts refreshing.
+
+    ``overall_max_rate`` is Telegram's global flood limit (messages per second); benchmarks
+    raise it to see what the bot itself can do.
+    """
     token = settings.require_token()
     chatbot = ChatBot(desk, settings)
     state: dict[str, asyncio.Task[None]] = {}
@@ -62,7 +67,7 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url or "")
-        .rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
+        .rate_limiter(AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=FLOOD_RETRIES))
         .concurrent_updates(CONCURRENT_UPDATES)
         .connection_pool_size(CONCURRENT_UPDATES * 2)
         .connect_timeout(5.0)
