@@ -189,6 +189,8 @@ def _clip_left(text: str, limit: int) -> str:
 def declined_text(response: Response, note: str | None = None) -> str:
     """Say plainly that the articles do not answer; offer the closest headlines and a tip."""
     parts = ["I couldn't find an answer to that in the articles I have."]
+    if response.declined_reason:
+        parts.append(f"<i>{esc(clip(response.declined_reason, 300))}</i>")
     if response.suggestions:
         parts.append("\nClosest articles:")
         for title in response.suggestions[:5]:

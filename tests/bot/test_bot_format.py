@@ -152,7 +152,12 @@ def test_keyboards_fit_callback_limit() -> None:
 
 
 def test_declined_lists_suggestions_and_tip() -> None:
-    text = fmt.declined_text(Response("q", None, suggestions=("Headline one", "Headline two")))
+    text = fmt.declined_text(
+        Response(
+            "q", None, declined_reason="No <match>.", suggestions=("Headline one", "Headline two")
+        )
+    )
+    assert "<i>No &lt;match&gt;.</i>" in text
     assert "couldn't find an answer" in text
     assert "<b>Headline one</b>" in text and "<b>Headline two</b>" in text
     assert "Tip:" in text

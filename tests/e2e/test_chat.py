@@ -38,6 +38,18 @@ async def test_declined_question(api: FakeBotApi, bot: Any) -> None:
     assert "<blockquote>" not in call.params["text"]
 
 
+async def test_declined_with_closest_headlines(api: FakeBotApi, bot: Any, desk: Desk) -> None:
+    question = "Who won the football match in Kyiv?"
+    expected = desk.ask(question)
+    assert expected.answer is None and expected.suggestions  # the premise of this test
+    text = api.message(await ask(api, USER, question)).text
+    assert "couldn't find an answer" in text and "Closest articles:" in text
+    for headline in expected.suggestions:
+        assert headline in text
+    if expected.declined_reason:
+        assert expected.declined_reason in text
+
+
 async def test_start_help_about_and_commands(api: FakeBotApi, bot: Any, desk: Desk) -> None:
     assert [c["command"] for c in api.commands] == ["ask", "help", "about", "start"]
     for command in ("/start", "/help"):

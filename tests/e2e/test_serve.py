@@ -53,9 +53,11 @@ async def start_serve(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Proc
     )
 
 
-async def stop(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+async def stop(
+    proc: asyncio.subprocess.Process, sig: signal.Signals = signal.SIGTERM
+) -> tuple[int, str]:
     if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
     try:
         _, err = await asyncio.wait_for(proc.communicate(), 20)
     except TimeoutError:
@@ -176,7 +178,7 @@ async def test_serve_webhook_mode(api: FakeBotApi, tmp_path: Path) -> None:
         api.send_text(777, Q)
         call = await api.reply(777, start=start, timeout=5)
         assert SEED_TITLE in api.message(call).text
-        code, err = await stop(proc)
+        code, err = await stop(proc, signal.SIGINT)
         assert code == 0, err[-2000:]
         assert TOKEN not in err and secret not in err
     finally:
