@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from index import bm25_kernels as kernels
 from index.bm25_segment import Segment, TermIds, build_segment, merge_segments
 from index.bm25_store import read_index, write_index
 from index.errors import IndexCorrupt
@@ -64,6 +65,8 @@ class BM25Params:
 
 @dataclass(slots=True)
 class _Term:
+    """A known query term, as the scoring loops need it."""
+
     tid: int
     weight: float  # multiplicity * idf * (k1 + 1): the contribution is weight * tf/(tf+K)
     bound: float  # an upper bound of the contribution, >= 0
@@ -72,6 +75,10 @@ class _Term:
 
 class BM25Index:
     """Exact BM25 scores over documents given as token lists, with ids 0, 1, 2, ..."""
+
+    #: Use the compiled MaxScore kernel when numba is there (tests switch it off to check
+    #: the numpy path too).
+    use_kernel = True
 
     def __init__(self, params: BM25Params) -> None:
         self.params = params
@@ -85,6 +92,7 @@ class BM25Index:
         self._total_len = 0
         self._n_unpurged = 0  # removed documents whose postings are still in segments
         self._k_cache: F64 | None = None
+        self._k_min = 0.0
         self._avg_idf_cache: float | None = None
         self._scratch = np.zeros(0, dtype=np.float64)
         self._seen = np.zeros(0, dtype=bool)
@@ -108,6 +116,7 @@ class BM25Index:
         return np.arange(first, self._next_id, dtype=np.int64)
 
     def _append(self, seg: Segment) -> None:
+        seg.max_tf()  # derived per-term data, computed now rather than in the first query
         self._segments.append(seg)
         self._next_id = seg.end_id
         self._doc_len = np.concatenate([self._doc_len, np.asarray(seg.doc_len)])
@@ -247,7 +256,16 @@ class BM25Index:
             p = self.params
             avgdl = self.avgdl or 1.0
             self._k_cache = p.k1 * (1 - p.b + p.b * self._doc_len.astype(np.float64) / avgdl)
+            nonempty = self._doc_len > 0
+            self._k_min = float(self._k_cache[nonempty].min()) if nonempty.any() else 0.0
         return self._k_cache
+
+    def _bound(self, weight: float, max_tf: int) -> float:
+        """Upper bound of weight * tf / (tf + K) over tf <= max_tf and any document's K."""
+        if weight <= 0 or max_tf <= 0:
+            return 0.0
+        self._k()
+        return weight * max_tf / (max_tf + self._k_min) * (1 + _UB_SLACK)
 
     # ----------------------------------------------------------------- querying
     def _plan(self, query: Sequence[str]) -> tuple[list[_Term], float]:
@@ -267,12 +285,13 @@ class BM25Index:
             if p.variant == "plus":
                 constant += mult * idf * p.delta
             weight = mult * idf * (p.k1 + 1)
-            bound = weight * (1 + _UB_SLACK) if weight > 0 else 0.0
-            postings = 0
+            postings, max_tf = 0, 0
             for seg in self._segments:
-                if tid < seg.n_terms:
-                    postings += int(seg.term_offsets[tid + 1] - seg.term_offsets[tid])
-            terms.append(_Term(tid, weight, bound, postings))
+                lo, hi = seg.postings_of(tid)
+                if lo < hi:
+                    postings += hi - lo
+                    max_tf = max(max_tf, int(seg.max_tf()[tid]))
+            terms.append(_Term(tid, weight, self._bound(weight, max_tf), postings))
         terms.sort(key=lambda t: (-t.bound, t.postings, t.tid))
         return terms, constant
 
@@ -280,9 +299,7 @@ class BM25Index:
         """(doc ids, contributions) of a term, one pair per segment holding it."""
         k = self._k()
         for seg in self._segments:
-            if term.tid >= seg.n_terms:
-                continue
-            lo, hi = int(seg.term_offsets[term.tid]), int(seg.term_offsets[term.tid + 1])
+            lo, hi = seg.postings_of(term.tid)
             if lo == hi:
                 continue
             docs = seg.post_docs[lo:hi]
@@ -299,9 +316,7 @@ class BM25Index:
         """Contributions of a term for sorted live ``ids`` (0 where a doc lacks the term)."""
         tf = np.zeros(ids.shape[0], dtype=np.float64)
         for seg in self._segments:
-            if term.tid >= seg.n_terms:
-                continue
-            lo, hi = int(seg.term_offsets[term.tid]), int(seg.term_offsets[term.tid + 1])
+            lo, hi = seg.postings_of(term.tid)
             if lo == hi:
                 continue
             a, b = np.searchsorted(ids, [seg.first_id, seg.end_id])
@@ -356,10 +371,44 @@ class BM25Index:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         if terms[-1].weight < 0:  # Okapi with a negative floor: partial sums are no bound
             ids, scores = self._exhaustive(terms)
+        elif kernels.AVAILABLE and self.use_kernel:
+            ids, scores = self._max_score_compiled(terms, min(k, max(self._n_live, 1)))
         else:
             ids, scores = self._max_score(terms, k)
         ids, scores = _select(ids, scores, k)
         return ids, scores + constant
+
+    def _max_score_compiled(self, terms: list[_Term], k: int) -> tuple[I64, F64]:
+        """Document-at-a-time MaxScore (numba), one segment after the other."""
+        heap_s = np.empty(k, dtype=np.float64)
+        heap_i = np.empty(k, dtype=np.int64)
+        size = 0
+        kvals = self._k()
+        for seg in self._segments:
+            max_tf = seg.max_tf()
+            spans = []
+            for t in terms:
+                lo, hi = seg.postings_of(t.tid)
+                if lo < hi:
+                    spans.append((lo, hi, t.weight, self._bound(t.weight, int(max_tf[t.tid]))))
+            if not spans:
+                continue
+            cols = list(zip(*spans, strict=True))
+            size = kernels.max_score_segment(
+                seg.post_docs,
+                seg.post_tf,
+                np.array(cols[0], dtype=np.int64),
+                np.array(cols[1], dtype=np.int64),
+                np.array(cols[2], dtype=np.float64),
+                np.array(cols[3], dtype=np.float64),
+                kvals,
+                self._live,
+                self._n_unpurged > 0,
+                heap_s,
+                heap_i,
+                size,
+            )
+        return heap_i[:size], heap_s[:size]
 
     def _scratch_arrays(self) -> tuple[F64, npt.NDArray[np.bool_]]:
         if self._scratch.shape[0] < self._next_id:

@@ -47,6 +47,27 @@ class Segment:
     uid: str = field(default_factory=lambda: new_uid("seg"))
     # Where this exact segment is already stored: {resolved directory: manifest entry}.
     stored_in: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _max_tf: npt.NDArray[Any] | None = field(default=None, repr=False)
+
+    def postings_of(self, tid: int) -> tuple[int, int]:
+        """The slice of ``post_docs``/``post_tf`` holding term ``tid`` (sorted by doc id)."""
+        if tid >= self.n_terms:
+            return 0, 0
+        return int(self.term_offsets[tid]), int(self.term_offsets[tid + 1])
+
+    def max_tf(self) -> npt.NDArray[Any]:
+        """Per term, the largest term frequency among its postings here (0 if none).
+
+        Gives MaxScore a tighter bound than tf -> infinity; derived, so not stored.
+        """
+        if self._max_tf is None:
+            counts = np.diff(self.term_offsets)
+            present = np.flatnonzero(counts)
+            out = np.zeros(self.n_terms, dtype=np.int64)
+            if present.size:
+                out[present] = np.maximum.reduceat(self.post_tf, self.term_offsets[present])
+            self._max_tf = out
+        return self._max_tf
 
     @property
     def n_docs(self) -> int:

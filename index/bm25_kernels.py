@@ -1,0 +1,172 @@
+"""Compiled document-at-a-time MaxScore for ``BM25Index.top_k`` (numba).
+
+The kernel walks the posting lists of one segment in doc-id order. Terms come in the
+index's canonical order (decreasing upper bound), so a document's score is summed in the
+same order as ``get_scores`` and ``scores`` sum it, bit for bit. The terms whose bounds
+together cannot beat the current k-th best score are "non-essential": a document is only
+visited when an essential term holds it, and the non-essential terms are only looked up
+(galloping search) while the document can still beat the threshold. Exact: pruning never
+drops a document that could enter the top k; among equal scores the smaller id wins because
+documents arrive in increasing id order and a newcomer must be strictly better.
+
+``AVAILABLE`` is False when numba cannot be imported; ``index.bm25`` then falls back to its
+numpy term-at-a-time path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    from numba import njit
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover - numba is a dependency; this keeps a clear fallback
+    AVAILABLE = False
+
+    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
+        def wrap(fn: Any) -> Any:
+            return fn
+
+        return wrap
+
+
+@njit(cache=True, nogil=True)
+def _worse(s_a: float, i_a: int, s_b: float, i_b: int) -> bool:
+    """Is (score a, id a) ranked after (score b, id b)?"""
+    return s_a < s_b or (s_a == s_b and i_a > i_b)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(heap_s: Any, heap_i: Any, size: int, pos: int) -> None:
+    """Restore the min-heap (worst entry at the root) below ``pos``."""
+    while True:
+        left = 2 * pos + 1
+        if left >= size:
+            return
+        child = left
+        right = left + 1
+        if right < size and _worse(heap_s[right], heap_i[right], heap_s[left], heap_i[left]):
+            child = right
+        if _worse(heap_s[child], heap_i[child], heap_s[pos], heap_i[pos]):
+            heap_s[pos], heap_s[child] = heap_s[child], heap_s[pos]
+            heap_i[pos], heap_i[child] = heap_i[child], heap_i[pos]
+            pos = child
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def _sift_up(heap_s: Any, heap_i: Any, pos: int) -> None:
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if _worse(heap_s[pos], heap_i[pos], heap_s[parent], heap_i[parent]):
+            heap_s[pos], heap_s[parent] = heap_s[parent], heap_s[pos]
+            heap_i[pos], heap_i[parent] = heap_i[parent], heap_i[pos]
+            pos = parent
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def _gallop(docs: Any, lo: int, hi: int, target: int) -> int:
+    """First index in ``[lo, hi)`` whose doc id is >= target (``hi`` if none)."""
+    if lo >= hi or docs[lo] >= target:
+        return lo
+    step = 1
+    p = lo
+    while p + step < hi and docs[p + step] < target:
+        p += step
+        step *= 2
+    left = p + 1
+    right = min(p + step, hi)
+    while left < right:
+        mid = (left + right) // 2
+        if docs[mid] < target:
+            left = mid + 1
+        else:
+            right = mid
+    return left
+
+
+@njit(cache=True, nogil=True)
+def max_score_segment(
+    docs: Any,
+    tfs: Any,
+    starts: Any,
+    ends: Any,
+    weights: Any,
+    bounds: Any,
+    kvals: Any,
+    live: Any,
+    check_live: bool,
+    heap_s: Any,
+    heap_i: Any,
+    size: int,
+) -> int:
+    """Add one segment's documents to the top-k heap; returns the heap's new size.
+
+    ``starts``/``ends`` delimit each query term's postings in ``docs``/``tfs`` (canonical
+    order), ``weights`` are idf * (k1+1) * multiplicity, ``bounds`` their upper bounds,
+    ``kvals`` the per-document length factor k1 * (1 - b + b * dl / avgdl).
+    """
+    k = heap_s.shape[0]
+    m = starts.shape[0]
+    rest = np.zeros(m + 1)
+    for j in range(m - 1, -1, -1):
+        rest[j] = rest[j + 1] + bounds[j]
+    pos = starts.copy()
+    theta = heap_s[0] if size == k else -np.inf
+    n_ess = m
+    if size == k:
+        while n_ess > 0 and rest[n_ess - 1] < theta:
+            n_ess -= 1
+    big = np.iinfo(np.int64).max
+    while n_ess > 0:
+        doc = big
+        for j in range(n_ess):
+            p = pos[j]
+            if p < ends[j] and docs[p] < doc:
+                doc = docs[p]
+        if doc == big:
+            break
+        kd = kvals[doc]
+        score = 0.0
+        for j in range(n_ess):
+            p = pos[j]
+            if p < ends[j] and docs[p] == doc:
+                t = np.float64(tfs[p])
+                score += (t * weights[j]) / (t + kd)
+                pos[j] = p + 1
+        if check_live and not live[doc]:
+            continue
+        hopeful = True
+        for j in range(n_ess, m):
+            if score + rest[j] < theta:
+                hopeful = False
+                break
+            p = _gallop(docs, pos[j], ends[j], doc)
+            pos[j] = p
+            if p < ends[j] and docs[p] == doc:
+                t = np.float64(tfs[p])
+                score += (t * weights[j]) / (t + kd)
+        if not hopeful:
+            continue
+        if size < k:
+            heap_s[size] = score
+            heap_i[size] = doc
+            _sift_up(heap_s, heap_i, size)
+            size += 1
+        elif score > theta:
+            heap_s[0] = score
+            heap_i[0] = doc
+            _sift_down(heap_s, heap_i, size, 0)
+        else:
+            continue
+        if size == k:
+            theta = heap_s[0]
+            while n_ess > 0 and rest[n_ess - 1] < theta:
+                n_ess -= 1
+    return size
