@@ -99,12 +99,17 @@ class Segment:
         return self.fwd_terms[lo:hi]
 
 
-def _invert_chunk(flat: I32, lens: I64, first_doc: int) -> tuple[I32, I32, I64]:
-    """(term, doc, tf) triples of a chunk of documents, sorted by term then doc."""
+def _narrow_tf(tf: npt.NDArray[Any]) -> TfArray:
+    """Term frequencies as uint16 (uint32 if one exceeds 65535)."""
+    top = int(tf.max()) if tf.shape[0] else 0
+    return tf.astype(np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32)
+
+
+def _invert_chunk(flat: I32, lens: I64, first_doc: int, n_terms: int) -> Part:
+    """A chunk's postings: (postings per term, doc ids, tf), sorted by term then doc."""
     n_docs = int(lens.shape[0])
     if flat.shape[0] == 0 or n_docs == 0:
-        empty32 = np.zeros(0, dtype=np.int32)
-        return empty32, empty32.copy(), np.zeros(0, dtype=np.int64)
+        return Part(np.zeros(n_terms, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16))
     local = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
     key = flat.astype(np.int64)
     key *= n_docs
@@ -116,48 +121,51 @@ def _invert_chunk(flat: I32, lens: I64, first_doc: int) -> tuple[I32, I32, I64]:
     np.not_equal(key[1:], key[:-1], out=change[1:])
     starts = np.flatnonzero(change)
     del change
-    tf = np.diff(np.append(starts, key.shape[0]))
+    tf = _narrow_tf(np.diff(np.append(starts, key.shape[0])))
     unique_keys = key[starts]
     del key, starts
     terms = unique_keys // n_docs
     docs = (unique_keys - terms * n_docs + first_doc).astype(np.int32)
-    return terms.astype(np.int32), docs, tf
+    return Part(np.bincount(terms, minlength=n_terms).astype(np.int64), docs, tf)
 
 
-def _tf_dtype(max_tf: int) -> type[np.unsignedinteger[npt.NBitBase]]:
-    return np.uint16 if max_tf <= np.iinfo(np.uint16).max else np.uint32  # type: ignore[return-value]
+@dataclass(frozen=True)
+class Part:
+    """Postings of consecutive documents grouped by term: the unit that gets concatenated."""
+
+    counts: I64  # postings per term id (may be shorter than the final vocabulary)
+    docs: I32
+    tf: TfArray
 
 
-def concat_postings(
-    parts: Sequence[tuple[I32, I32, TfArray]], n_terms: int
-) -> tuple[I64, I32, TfArray]:
-    """Merge (term, doc, tf) parts, each sorted by term then doc, given in doc-id order.
+def concat_postings(parts: Sequence[Part], n_terms: int) -> tuple[I64, I32, TfArray]:
+    """Merge parts, each grouped by term and sorted by doc, given in doc-id order.
 
     Returns CSR ``(term_offsets, docs, tf)``; within a term the postings stay in doc order
     because the parts cover ascending doc ranges.
     """
-    counts = [np.bincount(t, minlength=n_terms).astype(np.int64) for t, _, _ in parts]
     total = np.zeros(n_terms, dtype=np.int64)
-    for c in counts:
-        total += c
+    for part in parts:
+        total[: part.counts.shape[0]] += part.counts
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(total, out=offsets[1:])
     n_post = int(offsets[-1])
-    max_tf = max((int(tf.max()) for _, _, tf in parts if tf.shape[0]), default=0)
+    wide = any(part.tf.dtype == np.uint32 for part in parts)
     docs = np.empty(n_post, dtype=np.int32)
-    tfs = np.empty(n_post, dtype=_tf_dtype(max_tf))
-    before = offsets[:-1].copy()  # where the next part's postings of each term start
-    for (terms, pdocs, ptf), cnt in zip(parts, counts, strict=True):
-        if terms.shape[0] == 0:
+    tfs = np.empty(n_post, dtype=np.uint32 if wide else np.uint16)
+    before = offsets[:-1].copy()  # where the next part's postings of each term go
+    for part in parts:
+        if part.docs.shape[0] == 0:
             continue
-        part_start = np.zeros(n_terms, dtype=np.int64)
-        np.cumsum(cnt[:-1], out=part_start[1:])
-        shift = before - part_start  # destination minus position in the part, per term
-        dest = np.arange(terms.shape[0], dtype=np.int64)
-        dest += shift[terms]
-        docs[dest] = pdocs
-        tfs[dest] = ptf
-        before += cnt
+        cnt = part.counts
+        part_start = np.cumsum(cnt) - cnt
+        shift = before[: cnt.shape[0]] - part_start  # destination minus position in part
+        dest = np.arange(part.docs.shape[0], dtype=np.int64)
+        dest += np.repeat(shift, cnt)
+        docs[dest] = part.docs
+        tfs[dest] = part.tf
+        del dest
+        before[: cnt.shape[0]] += cnt
     return offsets, docs, tfs
 
 
@@ -199,7 +207,7 @@ def build_segment(
     """
     vocab_lo = len(vocab.terms)
     getter = vocab.__getitem__
-    parts: list[tuple[I32, I32, TfArray]] = []
+    parts: list[Part] = []
     fwd_parts: list[I32] = []
     len_parts: list[I64] = []
     next_doc = first_id
@@ -212,7 +220,7 @@ def build_segment(
             dtype=np.int32,
             count=int(lens.sum()),
         )
-        parts.append(_invert_chunk(flat, lens, next_doc))
+        parts.append(_invert_chunk(flat, lens, next_doc, len(vocab.terms)))
         fwd_parts.append(flat)
         len_parts.append(lens)
         next_doc += len(chunk)
@@ -238,18 +246,18 @@ def build_segment(
     )
 
 
-def _segment_triples(seg: Segment, dead: npt.NDArray[np.bool_] | None) -> tuple[I32, I32, TfArray]:
-    """A segment's postings as (term, doc, tf), minus those of dead documents."""
-    terms = np.repeat(np.arange(seg.n_terms, dtype=np.int32), np.diff(seg.term_offsets)).astype(
-        np.int32
-    )
+def _segment_part(seg: Segment, dead: npt.NDArray[np.bool_] | None) -> Part:
+    """A segment's postings as a part, minus those of dead documents."""
+    counts = np.diff(seg.term_offsets)
     docs = np.asarray(seg.post_docs)
     tf = np.asarray(seg.post_tf)
     if dead is not None:
         keep = ~dead[docs]
         if not keep.all():
-            terms, docs, tf = terms[keep], docs[keep], tf[keep]
-    return terms, docs, tf
+            terms = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)[keep]
+            counts = np.bincount(terms, minlength=counts.shape[0]).astype(np.int64)
+            docs, tf = docs[keep], tf[keep]
+    return Part(counts, docs, tf)
 
 
 def merge_segments(
@@ -260,7 +268,7 @@ def merge_segments(
     Dead documents keep their id and length but lose their postings and forward terms, so
     they are no longer subtracted from document frequencies.
     """
-    parts = [_segment_triples(s, dead) for s in segs]
+    parts = [_segment_part(s, dead) for s in segs]
     offsets, post_docs, post_tf = concat_postings(parts, n_terms)
     del parts
     doc_len = np.concatenate([np.asarray(s.doc_len) for s in segs])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -222,3 +223,18 @@ def test_query_and_documents_must_be_token_lists() -> None:
         index.top_k("a", 3)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         BM25Params(variant="l")  # type: ignore[arg-type]
+
+
+def test_term_frequency_beyond_16_bits(tmp_path: Path) -> None:
+    """A term repeated more than 65535 times in one document keeps its exact count."""
+    corpus = [["a"] * 70_000 + ["b"], ["a", "b"], ["c"]]
+    params = BM25Params()
+    index = BM25Index.build(corpus[:1], params)
+    index.add(corpus[1:])
+    index.save(tmp_path)
+    ref = _reference(corpus, params)
+    for idx in (index, BM25Index.load(tmp_path, params)):
+        np.testing.assert_allclose(
+            idx.get_scores(["a", "b"]), ref.get_scores(["a", "b"]), rtol=1e-9
+        )
+        assert idx.top_k(["a"], 2)[0].tolist() == [0, 1]
