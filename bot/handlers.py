@@ -29,7 +29,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -54,6 +54,7 @@ Context = ContextTypes.DEFAULT_TYPE
 SEND_ATTEMPTS = 5
 NON_TEXT_GROUP = 1  # handler group of the non-text catch-all; admin handlers use group 0
 INLINE_RESULTS = 5
+TYPING_AFTER_S = 0.4  # answers slower than this show "typing…" meanwhile
 COMMANDS = (
     ("ask", "Ask a question about the news"),
     ("help", "What I know and how to ask"),
@@ -305,11 +306,15 @@ class ChatBot:
             if verdict.notify:
                 await self.send(message, _slow_down(verdict.retry_after), quote=group)
             return
-        async with self._lock_for(user_id):  # one question at a time per user: fair to others
-            generation = await asyncio.to_thread(lambda: self.desk.generation)
-            asked = time.perf_counter()
-            response = await asyncio.to_thread(self.desk.ask, question, channel=channel)
-            ask_ms = (time.perf_counter() - asked) * 1000
+        typing = asyncio.create_task(self._typing_after(message, TYPING_AFTER_S))
+        try:
+            async with self._lock_for(user_id):  # one question at a time per user: fair
+                generation = await asyncio.to_thread(lambda: self.desk.generation)
+                asked = time.perf_counter()
+                response = await asyncio.to_thread(self.desk.ask, question, channel=channel)
+                ask_ms = (time.perf_counter() - asked) * 1000
+        finally:
+            typing.cancel()
         token = self.cache.put(response, generation)
         if response.answer is None:
             text, markup = fmt.declined_text(response, note), fmt.declined_keyboard(token)
@@ -325,6 +330,20 @@ class ChatBot:
             ask_ms,
             (time.perf_counter() - started) * 1000,
         )
+
+    @staticmethod
+    async def _typing_after(message: Message, delay: float) -> None:
+        """Show "typing…" while an answer takes a while (best effort, never an error).
+
+        Telegram shows it for about five seconds, so it is renewed every four.
+        """
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
+            except TelegramError as exc:
+                log.debug("typing indicator failed: %s", type(exc).__name__)
+            delay = 4.0
 
     def _lock_for(self, user_id: int) -> asyncio.Lock:
         lock = self._user_locks.get(user_id)

@@ -76,6 +76,8 @@ async def test_slow_answer_does_not_block_other_chats(
     await prober
     assert "December 30" in fast.params["text"] and "December 30" in slow.params["text"]
     assert fast_at < 1.0 < slow_at, (fast_at, slow_at)
+    # the slow one showed "typing…" meanwhile
+    assert [c.params["action"] for c in api.sent(FLOODER, "sendChatAction")] == ["typing"]
     assert max(lags) < 0.1, f"event loop stalled for {max(lags):.3f}s"
     print(f"loop lag while a 1.5 s answer was in flight: max {max(lags) * 1000:.1f} ms")
 
