@@ -14,7 +14,8 @@ BM25 and rank_bm25 on the sampled questions. Prints a table per size and writes
 ``bench/results/<date>-<size>.json``.
 
 Options: ``--questions N`` (default 600), ``--rank-sample N`` (rank_bm25 questions; default
-all up to 100k passages, 12 above), ``--skip rank_bm25,bm25s,engine`` to leave parts out.
+all up to 20k passages, 100 up to 200k, 12 above), ``--skip rank_bm25,bm25s,engine`` to
+leave parts out.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def bench_size(passages: int, args: argparse.Namespace) -> dict[str, Any]:
         else:
             out["newsdesk_engine_build"] = {"error": "index/engine.py not present"}
     if "rank_bm25" not in args.skip:
-        sample = args.rank_sample or (args.questions if passages <= 100_000 else 12)
+        default = args.questions if passages <= 20_000 else 100 if passages <= 200_000 else 12
+        sample = args.rank_sample or default
         out["rank_bm25"] = run_task("rank_bm25", {**common, "sample": sample})
     if "bm25s" not in args.skip:
         out["bm25s"] = run_task("bm25s", {**common, "index": str(OUT / f"bm25s-{tag}")})

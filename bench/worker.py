@@ -43,6 +43,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    """Current resident set of this process, in MB."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 def dir_size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
@@ -139,6 +146,7 @@ def latencies(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[float]:
 # ----------------------------------------------------------------------------- Newsdesk bm25
 def task_bm25_build(args: dict[str, Any]) -> dict[str, Any]:
     docs, _ = load_tokens(Path(args["cache"]))
+    rss_input = rss_mb()  # the token lists handed to build (the caller's memory)
     params = BM25Params(variant=args["variant"])
     index, t_build = timed(lambda: BM25Index.build(docs, params))
     target = Path(args["index"])
@@ -149,6 +157,7 @@ def task_bm25_build(args: dict[str, Any]) -> dict[str, Any]:
         "build_s": t_build,
         "save_s": t_save,
         "size_mb": dir_size_mb(target),
+        "input_rss_mb": rss_input,
         "peak_rss_mb": peak_rss_mb(),
     }
 
