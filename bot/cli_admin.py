@@ -114,7 +114,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the stored articles, newest first (a JSON array with ``--json``)."""
     try:
-        desk = _open(settings)
+        desk = Desk.open(settings, load_index=False)  # listing needs the store only
     except (StoreError, OSError) as exc:
         return _fail("list", str(exc))
     try:

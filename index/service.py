@@ -402,7 +402,13 @@ class Desk:
 
     def refresh(self) -> bool:
         """Pick up changes another process made (CLI add/reindex); True if anything changed."""
-        if self._closed or self.store.changes() == self._seen_changes:
+        if self._closed:
+            return False
+        if self._pending_questions and (
+            time.monotonic() - self._last_log_flush >= QUESTION_LOG_INTERVAL_S
+        ):
+            self._flush_questions()  # the bot calls refresh every few seconds: logs stay fresh
+        if self.store.changes() == self._seen_changes:
             return False
         if not self._write_lock.acquire(blocking=False):
             return False  # a writer in this process is busy; it syncs itself

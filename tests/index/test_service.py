@@ -523,3 +523,13 @@ def test_index_folders_left_by_a_killed_swap_are_cleaned_up(settings: Settings) 
         assert answer_id(d, "When was the Marbrook library completed?") == "art001"
     finally:
         d.close()
+
+
+def test_refresh_writes_buffered_question_logs(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.service as service
+
+    monkeypatch.setattr(service, "QUESTION_LOG_INTERVAL_S", 0.0)
+    desk._pending_questions.append(("telegram", 1.5, True, "art001"))
+    desk.refresh()
+    count = desk.store._db.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
+    assert count == 1 and desk._pending_questions == []
