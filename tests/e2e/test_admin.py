@@ -266,3 +266,25 @@ async def test_non_admin_upload_and_button_are_refused(
     assert any(f"refused document upload from non-admin user {USER}" in m for m in messages)
     assert any(f"refused admin button from non-admin user {USER}" in m for m in messages)
     assert TOKEN not in caplog.text
+
+
+async def test_a_slow_add_url_does_not_hold_up_questions(api: FakeBotApi, data_dir: Path) -> None:
+    """The fetch runs in a worker thread: other users are answered while it waits."""
+    settings = make_settings(api, data_dir, fetch_timeout_s=1.5)
+    desk = Desk.open(settings)
+    try:
+        app = build_application(settings, desk, read_timeout=3.0, refresh_interval_s=0.2)
+        async with running_bot(app):
+            await api.wait_polling()
+            with news_server(slow_s=3) as base:
+                start = len(api.calls)
+                api.send_text(ADMIN, f"/add {base}/slow")
+                answer = await ask(api, USER, "When did the missile attacks occur?")
+                assert "December 30, 2023" in api.message(answer).text
+                assert not api.sent(ADMIN)  # the admin's fetch is still waiting
+                reply = await api.reply(ADMIN, start=start, timeout=10)
+            text = api.message(reply).text
+            assert text.startswith(f"Nothing added from {base}/slow:")
+            assert "did not answer in time (1.5 s)" in text
+    finally:
+        desk.close()
