@@ -84,7 +84,9 @@ class Settings(BaseSettings):
         description="Where the article store, the index and other state live.",
     )
     max_article_bytes: int = Field(
-        default=5_000_000, ge=1_000, description="Article files or pages larger than this are refused."
+        default=5_000_000,
+        ge=1_000,
+        description="Article files or pages larger than this are refused.",
     )
     fetch_timeout_s: float = Field(default=10.0, gt=0, description="Timeout for /add URL fetches.")
 
@@ -97,14 +99,17 @@ class Settings(BaseSettings):
     bm25_delta: float = Field(default=1.0, ge=0, le=5, description="BM25Plus lower bound.")
     bm25_epsilon: float = Field(default=0.25, ge=0, le=1, description="BM25Okapi IDF floor.")
     paragraph_weight: float = Field(
-        default=0.5, ge=0, le=5, description="Weight of the paragraph score fused into a sentence's."
+        default=0.5,
+        ge=0,
+        le=5,
+        description="Weight of the paragraph score fused into a sentence's.",
     )
     candidate_passages: int = Field(
         default=30, ge=1, le=1000, description="Passages whose sentences compete for the answer."
     )
     alternatives: int = Field(default=9, ge=0, le=50, description="Alternatives kept per answer.")
     answer_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="Decline when answer confidence is below this."
+        default=0.3, ge=0, le=1, description="Decline when answer confidence is below this."
     )
     max_passage_sentences: int = Field(
         default=8, ge=1, le=100, description="Long paragraphs are split into windows this long."

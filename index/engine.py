@@ -13,16 +13,17 @@ are the alternatives.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,7 +51,11 @@ MAX_SEGMENTS = 24  # more than this and a save merges them into one
 BUILD_BATCH = 2_000
 # Bonus, on a scale where the best candidate scores 1, for a sentence holding new content of
 # the asked-for kind; measured on SQuAD, BBC and seed questions (see README).
-TYPE_WEIGHTS = {"number": 0.1, "date": 0.1, "name": 0.25}  # articles per progress step during a build
+TYPE_WEIGHTS = {
+    "number": 0.1,
+    "date": 0.1,
+    "name": 0.25,
+}  # articles per progress step during a build
 
 Progress = Callable[[int, int], None]
 
@@ -59,14 +64,15 @@ Progress = Callable[[int, int], None]
 class EngineParams:
     """Everything that shapes retrieval and answering."""
 
-    bm25: BM25Params = BM25Params()
+    bm25: BM25Params = field(default_factory=BM25Params)
     paragraph_weight: float = 0.5
     candidate_passages: int = 30
     candidate_sentences: int = 50
     alternatives: int = 9
-    answer_threshold: float = 0.5
+    answer_threshold: float = 0.3
     max_passage_sentences: int = 8
     rerank_depth: int = 30
+    proximity_weight: float = 0.05  # bonus for question word pairs found side by side
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineParams:
@@ -253,19 +259,24 @@ class Engine:
         answers = tuple(ranked[: self.params.alternatives + 1])
         evidence = self.evidence(question, terms, answers[0])
         confidence = evidence.confidence()
-        if confidence >= self.params.answer_threshold:
+        if confidence >= self.params.answer_threshold and not evidence.type_missing:
             return Response(
                 question=question,
                 answer=answers[0],
                 alternatives=answers[1:],
                 confidence=confidence,
             )
+        reason = (
+            "The closest sentences do not contain the kind of fact asked for."
+            if evidence.type_missing
+            else "The articles do not seem to answer this question."
+        )
         return Response(
             question=question,
             answer=None,
             alternatives=answers,
             confidence=confidence,
-            declined_reason="The articles do not seem to answer this question.",
+            declined_reason=reason,
             suggestions=tuple(dict.fromkeys(a.title for a in answers))[:3],
         )
 
@@ -323,21 +334,29 @@ class Engine:
         return ranked
 
     def _rerank(self, question: str, terms: list[str], ranked: list[Answer]) -> list[Answer]:
-        """Favour sentences that hold new content of the kind asked for (a number, a date,
-        or named things for "which ...s"), on a score scaled to the best candidate's."""
+        """Re-order the head of the list on a score scaled to the best candidate's, plus a
+        bonus for new content of the kind asked for (a number, a date, named things for
+        "which ...s") and one for question word pairs that stand side by side."""
         if not ranked:
             return ranked
         kind = expected_type(question)
-        weight = TYPE_WEIGHTS.get(kind, 0.0)
-        if not weight:
+        type_weight = TYPE_WEIGHTS.get(kind, 0.0)
+        pairs = _pairs(terms)
+        proximity_weight = self.params.proximity_weight if pairs else 0.0
+        if not type_weight and not proximity_weight:
             return ranked
         question_terms = set(terms)
         top = ranked[0].score or 1.0
         head = ranked[: self.params.rerank_depth]
-        keyed = [
-            (answer.score / top + weight * novel_of_type(answer.sentence, kind, question_terms), i)
-            for i, answer in enumerate(head)
-        ]
+        keyed = []
+        for i, answer in enumerate(head):
+            key = answer.score / top
+            if type_weight and novel_of_type(answer.sentence, kind, question_terms):
+                key += type_weight
+            if proximity_weight:
+                found = _pairs(tokenize(answer.sentence))
+                key += proximity_weight * len(pairs & found) / len(pairs)
+            keyed.append((key, i))
         keyed.sort(key=lambda pair: (-pair[0], pair[1]))
         return [head[i] for _, i in keyed] + ranked[len(head) :]
 
@@ -350,6 +369,11 @@ class Engine:
             max(self._sentences.idf(t), 0.0) if k else ceiling
             for t, k in zip(unique_terms, known, strict=True)
         ]
+        bm25 = self.params.bm25
+        ceiling_per_idf = (bm25.k1 + 1.0 + (bm25.delta if bm25.variant == "plus" else 0.0)) * (
+            1.0 + self.params.paragraph_weight
+        )
+        best_possible = sum(weights) * ceiling_per_idf or 1.0
         return gather(
             question,
             unique_terms,
@@ -358,6 +382,7 @@ class Engine:
             set(tokenize(answer.sentence)) | set(tokenize(answer.title)),
             set(tokenize(answer.paragraph_text)),
             answer.sentence,
+            min(max(answer.score / best_possible, 0.0), 1.0),
         )
 
     def _segment_of(self, sentence_id: int) -> tuple[Segment, int]:
@@ -424,9 +449,7 @@ class Engine:
             entry = known_entries.get(segment.name)
             if not segment.saved or entry is None:
                 entry = segment.save(seg_dir)
-            entries.append(
-                {**entry, "dead": sorted(segment.dead)}
-            )
+            entries.append({**entry, "dead": sorted(segment.dead)})
         self._sentences.save(directory / SENTENCE_INDEX)
         self._passages.save(directory / PASSAGE_INDEX)
         manifest = {
@@ -502,7 +525,12 @@ class Engine:
         return clone
 
 
-def _read_manifest(directory: Path) -> dict[str, object]:
+def _pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
+    """Adjacent term pairs ("john kirbi"), the cheapest signal of phrase matches."""
+    return {(a, b) for a, b in itertools.pairwise(terms) if a != b}
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST
     if not path.exists():
         raise IndexMissing(f"no index at {directory}")

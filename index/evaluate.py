@@ -137,7 +137,7 @@ def _round(value: float | None) -> float | None:
 
 def _percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(share * (len(ordered) - 1)))))
+    rank = max(0, min(len(ordered) - 1, round(share * (len(ordered) - 1))))
     return ordered[rank]
 
 

@@ -20,7 +20,7 @@ _MONTHS = (
 )
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _DATE = re.compile(
-    rf"\b(?:{_MONTHS}|{_DAYS}|(?:1[5-9]|20)\d\d|today|yesterday|tomorrow|last (?:week|month|year)|"
+    rf"\b(?:{_MONTHS}|{_DAYS}|1\d{{3}}|20\d\d|today|yesterday|tomorrow|last (?:week|month|year)|"
     r"next (?:week|month|year)|ago|century|decade|season|spring|summer|autumn|winter|"
     r"(?:\d{1,2}(?:am|pm|\.\d\d))|o'clock|week|month|year)s?\b",
     re.IGNORECASE,
@@ -46,7 +46,7 @@ _NUMBER_Q = re.compile(
     rf"(?:\w+ )?(?:{_MEASURES})\b"
 )
 _DATE_Q = re.compile(
-    r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|decade|century|season)\b|"
+    r"^\W*(?:\w+ )?when\b|\b(?:what|which) (?:year|date|day|month|time|decade|century|season)\b|"
     r"\bin (?:what|which) (?:year|month)\b|\bhow long ago\b"
 )
 _NAME_Q = re.compile(r"\bwhich \w+s\b")  # "which types of missiles": named members
@@ -111,26 +111,48 @@ def novel_of_type(sentence: str, kind: str, question_terms: set[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Features of one (question, best sentence) pair; all shares are in 0..1."""
+    """Features of one (question, best sentence) pair; shares are in 0..1."""
 
     coverage: float  # IDF share of question terms found in the sentence, headline or paragraph
     sentence_coverage: float  # ... found in the sentence or headline alone
     unknown_share: float  # IDF share of question terms that no article contains
     rarest_matched: bool  # the question's most informative term is in sentence/paragraph
-    type_matched: bool  # the sentence holds what the question asks for
+    type_matched: bool  # the sentence holds new content of the kind the question asks for
+    score_ratio: float  # the fused score over the most a sentence could score for this query
     terms: int  # distinct question terms
+    predicate_coverage: float  # IDF share of the question's lower-case words in the sentence
+    entity_coverage: float  # IDF share of the question's names in sentence/headline/paragraph
+    focus_matched: (
+        float  # share of the question's focus words (what is asked about) in the sentence
+    )
+    type_missing: bool  # the question asks for a number or date and the sentence has no new one
+
+    def features(self) -> tuple[float, ...]:
+        """The inputs of the decline model, in :data:`WEIGHTS` order."""
+        return (
+            self.coverage,
+            self.sentence_coverage,
+            self.unknown_share,
+            float(self.rarest_matched),
+            float(self.type_matched),
+            self.score_ratio,
+            1.0 / max(self.terms, 1),
+            self.predicate_coverage,
+            self.entity_coverage,
+            self.focus_matched,
+            float(self.type_missing),
+        )
 
     def confidence(self) -> float:
-        """A 0..1 score; the engine declines below the configured threshold."""
-        z = (
-            -6.0
-            + 6.5 * self.coverage
-            + 2.5 * self.sentence_coverage
-            - 4.0 * self.unknown_share
-            + 1.0 * self.rarest_matched
-            + 1.5 * self.type_matched
-        )
+        """Probability-like 0..1 score that the sentence answers; below the threshold the
+        engine declines. A logistic model fitted by ``bench/calibrate_decline.py``."""
+        z = BIAS + sum(w * x for w, x in zip(WEIGHTS, self.features(), strict=True))
         return 1.0 / (1.0 + math.exp(-z))
+
+
+# Fitted by bench/calibrate_decline.py (see README "How an answer is chosen").
+WEIGHTS = (1.242, 2.563, 0.927, 0.328, 0.363, -0.559, -3.555, 0.654, 1.730, 0.421, -0.606)
+BIAS = -4.103
 
 
 def gather(
@@ -141,19 +163,77 @@ def gather(
     sentence_terms: set[str],
     passage_terms: set[str],
     sentence: str,
+    score_ratio: float,
 ) -> Evidence:
     """Compute :class:`Evidence` for one candidate."""
     total = sum(weights) or 1.0
     near = sentence_terms | passage_terms
-    coverage = sum(w for t, w in zip(terms, weights, strict=True) if t in near) / total
-    sentence_cov = sum(w for t, w in zip(terms, weights, strict=True) if t in sentence_terms) / total
+    pairs = list(zip(terms, weights, strict=True))
+    coverage = sum(w for t, w in pairs if t in near) / total
+    sentence_cov = sum(w for t, w in pairs if t in sentence_terms) / total
     unknown = sum(w for w, k in zip(weights, known, strict=True) if not k) / total
     rarest = max(range(len(terms)), key=lambda i: weights[i]) if terms else -1
+    kind = expected_type(question)
+    names = _name_terms(question)
+    entity = [(t, w) for t, w in pairs if t in names]
+    predicate = [(t, w) for t, w in pairs if t not in names]
     return Evidence(
         coverage=coverage,
         sentence_coverage=sentence_cov,
         unknown_share=unknown,
         rarest_matched=rarest >= 0 and terms[rarest] in near,
-        type_matched=has_type(sentence, expected_type(question)),
+        type_matched=novel_of_type(sentence, kind, set(terms)),
+        score_ratio=score_ratio,
         terms=len(terms),
+        predicate_coverage=_share(predicate, sentence_terms),
+        entity_coverage=_share(entity, near),
+        focus_matched=_focus_share(question, sentence_terms),
+        type_missing=kind in ("number", "date") and not novel_of_type(sentence, kind, set(terms)),
     )
+
+
+_WH = re.compile(r"^\W*(?:how|what|which|who|whom|whose|when|where|why)\b", re.IGNORECASE)
+
+
+def focus_terms(question: str) -> list[list[str]]:
+    """Index terms of the question's first two lower-case content words.
+
+    In "How many votes did X win" or "What loan fee did X pay" those words name what is
+    asked; a sentence on the right topic that lacks them is usually a near miss.
+    """
+    from index.text import QUESTION_WORDS, tokenize
+
+    if not _WH.match(question):
+        return []
+    focus: list[list[str]] = []
+    for word in question.split()[1:]:
+        if not word[:1].islower() or word.casefold() in QUESTION_WORDS:
+            continue
+        terms = tokenize(word)
+        if terms:
+            focus.append(terms)
+        if len(focus) == 2:
+            break
+    return focus
+
+
+def _focus_share(question: str, found: set[str]) -> float:
+    """Share of the question's focus words (see :func:`focus_terms`) found in ``found``."""
+    focus = focus_terms(question)
+    if not focus:
+        return 1.0
+    return sum(any(t in found for t in terms) for terms in focus) / len(focus)
+
+
+def _share(pairs: Sequence[tuple[str, float]], found: set[str]) -> float:
+    """IDF share of ``pairs`` found in ``found`` (1.0 when there is nothing to find)."""
+    total = sum(w for _, w in pairs)
+    return sum(w for t, w in pairs if t in found) / total if total else 1.0
+
+
+def _name_terms(question: str) -> set[str]:
+    """Index terms of the question's capitalised words (names), first word excepted."""
+    from index.text import tokenize
+
+    words = question.split()[1:]
+    return {t for w in words if w[:1].isupper() or any(c.isdigit() for c in w) for t in tokenize(w)}

@@ -106,7 +106,7 @@ class Segment:
             "meta": folder / f"{self.name}.json",
         }
         with open(files["arrays"], "wb") as handle:
-            np.savez(handle, **self.arrays)
+            np.savez(handle, **self.arrays)  # type: ignore[arg-type]  # numpy stub quirk
             _sync(handle)
         with open(files["blob"], "wb") as handle:
             handle.write(bytes(self.blob))

@@ -143,9 +143,9 @@ def _expand(raw: str) -> list[str]:
     if _NUMBER.fullmatch(word):
         if "," in word and "." not in word:
             return [word.replace(",", "")]
-        return [word.replace(",", "")] if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", word) else [
-            word
-        ]
+        return (
+            [word.replace(",", "")] if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", word) else [word]
+        )
     parts = [p for p in re.split(r"[-‐‑–'.,]", word) if p]
     if len(parts) > 1:
         terms = [word.replace("‐", "-").replace("‑", "-").replace("–", "-")]
