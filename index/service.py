@@ -579,7 +579,13 @@ class Desk:
                 path = unquote(urlsplit(page.url).path)
                 name = path.rsplit("/", 1)[-1] or "page"
                 stem = name[: -len(".txt")] if name.lower().endswith(".txt") else name
-                article = self._parse_text(f"{stem}.txt", page.data)
+                data = page.data
+                if page.charset and page.charset.replace("-", "") not in ("utf8", "usascii"):
+                    try:  # a declared legacy charset: read it as the server says
+                        data = data.decode(page.charset).encode("utf-8")
+                    except (LookupError, UnicodeDecodeError):
+                        return _Prepared(url, reason=f"the text is not valid {page.charset}")
+                article = self._parse_text(f"{stem}.txt", data)
                 if not article.url:
                     article = dataclasses.replace(article, url=page.url)
             else:

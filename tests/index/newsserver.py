@@ -92,6 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, NEWS_PAGE.encode(), "text/html; charset=utf-8")
             elif path == "/news/storm.txt":
                 self._send(200, NEWS_TEXT.encode(), "text/plain; charset=utf-8")
+            elif path == "/news/latin1.txt":
+                body = NEWS_TEXT.replace("Storm", "Størm").encode("latin-1")
+                self._send(200, body, "text/plain; charset=ISO-8859-1")
             elif path == "/moved":
                 self._send(301, b"", "text/html", {"Location": "/news/storm.html"})
             elif path == "/loop":

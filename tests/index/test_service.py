@@ -236,6 +236,10 @@ def test_add_url_and_bad_urls(desk: Desk) -> None:
         ]:
             outcome = desk.add_url(base + path, added_by="telegram:1")
             assert not outcome.added and reason in (outcome.reason or ""), outcome
+        latin = desk.add_url(f"{base}/news/latin1.txt", added_by="cli")
+        assert latin.added and latin.article_id == "latin1"
+        assert (latin.title or "").startswith("Størm Elena")
+        desk.remove("latin1")
         outcome = desk.add_url("ftp://127.0.0.1/x.html", added_by="cli")
         assert not outcome.added and "only http and https" in (outcome.reason or "")
         assert desk.count_articles() == count
