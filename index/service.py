@@ -380,6 +380,18 @@ class Desk:
             self._rebuild_in_memory(changes)
             return True
         articles = self.store.articles(changed)
+        try:
+            self._apply(articles, gone, changed, changes)
+        except Exception as exc:
+            log.error("could not apply changes to the index (%s); rebuilding it in memory", exc)
+            self._rebuild_in_memory(changes)
+            return True
+        log.info("picked up %d changed and %d removed articles", len(articles), len(gone))
+        return True
+
+    def _apply(
+        self, articles: Sequence[Article], gone: Sequence[str], changed: Sequence[str], changes: int
+    ) -> None:
         with self._engine_lock:
             self._engine.remove(gone)
             self._engine.add(articles)
@@ -392,8 +404,6 @@ class Desk:
             self._indexed = indexed
             self._seen_changes = changes
             self._generation += 1
-        log.info("picked up %d changed and %d removed articles", len(articles), len(gone))
-        return True
 
     def _save_index(self) -> None:
         """Persist the engine (under the engine lock: saving may merge segments)."""
