@@ -11,9 +11,11 @@ import logging
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,21 +38,40 @@ def story(i: int) -> str:
 
 
 def run_and_kill(
-    cmd: list[str], env: dict[str, str], cwd: Path, delay: float
+    cmd: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    delay: float,
+    trigger: Callable[[], bool] | None = None,
+    after: float = 0.0,
 ) -> tuple[list[str], bool]:
-    """Start ``cmd``, SIGKILL it after ``delay`` seconds; the stdout lines, and if it was killed."""
+    """Start ``cmd`` and SIGKILL it after ``delay`` seconds, or ``after`` seconds once
+    ``trigger()`` turns true (polled every millisecond); the stdout lines, and if it was killed.
+    """
     proc = subprocess.Popen(
         cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
-    killed = False
-    try:
-        proc.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + delay
+    while proc.poll() is None and time.monotonic() < deadline:
+        if trigger is not None and trigger():
+            time.sleep(after)
+            break
+        time.sleep(0.001)
+    killed = proc.poll() is None
+    if killed:
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        killed = True
+    proc.wait()
     assert proc.stdout is not None
     return proc.stdout.read().splitlines(), killed
+
+
+def store_changes(path: Path) -> int:
+    """The store's change counter, read as another process would."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(db.execute("SELECT value FROM meta WHERE key='changes'").fetchone()[0])
+    finally:
+        db.close()
 
 
 @pytest.mark.slow
@@ -72,6 +93,7 @@ def test_kill_9_during_add_and_reindex_loses_nothing(
     settings = load_settings(data_dir=tmp_path / "data", articles_dir=articles)
     cli = [sys.executable, "-m", "bot.cli"]
     Desk.open(settings).close()
+    running = Desk.open(settings)  # stands for the bot, open through every kill
 
     # how long start-up and uninterrupted runs take, so kills land on the work, not on imports
     start = time.monotonic()
@@ -90,6 +112,8 @@ def test_kill_9_during_add_and_reindex_loses_nothing(
     acknowledged: dict[str, str] = {"calib": story(100_000)}
     next_id = 0
     kills = {"add": 0, "reindex": 0}
+    triggered = {"add": 0, "reindex": 0}  # kills timed on the commit / on the index swap
+    attempts = {"add": 0, "reindex": 0}
     trials = 0
     # kill windows per command; a run that finished before its kill narrows its window, so
     # a busy machine (runs slower or faster than calibrated) still gets its kills
@@ -109,18 +133,45 @@ def test_kill_9_during_add_and_reindex_loses_nothing(
                 name = f"new{next_id:04d}"
                 batch[name] = story(200_000 + next_id)
                 (incoming / f"{name}.txt").write_text(batch[name], encoding="utf-8")
-            delay = rng.uniform(*window["add"])
-            lines, killed = run_and_kill(
-                [*cli, "add", *(str(incoming / f"{n}.txt") for n in batch)], env, tmp_path, delay
-            )
+            cmd = [*cli, "add", *(str(incoming / f"{n}.txt") for n in batch)]
+            if attempts[kind] % 2:  # right after the commit, before or while the index is saved
+                before = store_changes(settings.store_path)
+                lines, killed = run_and_kill(
+                    cmd,
+                    env,
+                    tmp_path,
+                    30.0,
+                    lambda before=before: store_changes(settings.store_path) != before,
+                    rng.uniform(0, 0.02),
+                )
+                triggered[kind] += killed
+            else:
+                delay = rng.uniform(*window["add"])
+                lines, killed = run_and_kill(cmd, env, tmp_path, delay)
             for line in lines:
                 if line.startswith("added "):
                     acknowledged[line.split()[1].rstrip(":")] = batch[line.split()[1].rstrip(":")]
         else:
-            delay = rng.uniform(*window["reindex"])
-            _, killed = run_and_kill([*cli, "reindex"], env, tmp_path, delay)
+            if attempts[kind] % 2:  # while the new index folder is written or swapped in
+                live = settings.index_dir.resolve()
+                _, killed = run_and_kill(
+                    [*cli, "reindex"],
+                    env,
+                    tmp_path,
+                    30.0,
+                    lambda live=live: any(
+                        p.name.startswith("index-") and p.resolve() != live
+                        for p in settings.data_dir.iterdir()
+                    ),
+                    rng.uniform(0, 0.01),
+                )
+                triggered[kind] += killed
+            else:
+                delay = rng.uniform(*window["reindex"])
+                _, killed = run_and_kill([*cli, "reindex"], env, tmp_path, delay)
         kills[kind] += killed
-        if not killed:
+        attempts[kind] += 1
+        if not killed and attempts[kind] % 2:
             low, high = window[kind]
             window[kind] = [low * 0.9, max(low * 0.9 + 0.05, min(high, delay) * 0.9)]
 
@@ -140,15 +191,23 @@ def test_kill_9_during_add_and_reindex_loses_nothing(
             assert desk._engine.fingerprint() == store_fingerprint(hashes)
             probe = rng.choice(sorted(acknowledged))
             number = int(acknowledged[probe].split()[3])
-            response = desk.ask(f"Which vessel carried {number * 13} tonnes of grain?")
+            question = f"Which vessel carried {number * 13} tonnes of grain?"
+            response = desk.ask(question)
             assert response.answer is not None, f"no answer after {kind} trial"
             assert response.answer.article_id == probe
         finally:
             desk.close()
+        # the bot, running all along, picks the change up without a restart
+        running.refresh()
+        assert running._engine.fingerprint() == store_fingerprint(running.store.hashes())
+        response = running.ask(question)
+        assert response.answer is not None and response.answer.article_id == probe
+    running.close()
     recoveries = sum("rebuilding" in r.getMessage() for r in caplog.records)
     print(
         f"{recoveries} index recoveries after kills; crash trials: {trials} runs, "
-        f"kills {kills}, {len(acknowledged)} acknowledged; "
+        f"kills {kills} ({triggered} timed on the commit or swap), "
+        f"{len(acknowledged)} acknowledged; "
         f"start-up {import_time:.2f} s, add {add_time:.2f} s, reindex {reindex_time:.2f} s"
     )
     assert sum(kills.values()) >= 2 * KILLS_EACH >= 20
