@@ -353,8 +353,27 @@ class BM25Index:
         sorted_ids = arr[order]
         terms, constant = self._plan(query)
         acc = np.zeros(arr.shape[0], dtype=np.float64)
-        for term in terms:
-            acc += self._lookup(term, sorted_ids)
+        if kernels.AVAILABLE and self.use_kernel:
+            kvals = self._k()
+            for seg in self._segments:
+                a, b = np.searchsorted(sorted_ids, [seg.first_id, seg.end_id])
+                spans = self._spans(seg, terms)
+                if a == b or not spans:
+                    continue
+                part = acc[a:b]
+                kernels.score_ids_segment(
+                    seg.post_docs,
+                    seg.post_tf,
+                    np.array([s[0] for s in spans], dtype=np.int64),
+                    np.array([s[1] for s in spans], dtype=np.int64),
+                    np.array([s[2] for s in spans], dtype=np.float64),
+                    kvals,
+                    sorted_ids[a:b],
+                    part,
+                )
+        else:
+            for term in terms:
+                acc += self._lookup(term, sorted_ids)
         acc += constant
         out = np.empty_like(acc)
         out[order] = acc
@@ -378,6 +397,16 @@ class BM25Index:
         ids, scores = _select(ids, scores, k)
         return ids, scores + constant
 
+    def _spans(self, seg: Segment, terms: list[_Term]) -> list[tuple[int, int, float, float]]:
+        """(start, end, weight, bound in this segment) of the terms the segment holds."""
+        max_tf = seg.max_tf()
+        spans = []
+        for t in terms:
+            lo, hi = seg.postings_of(t.tid)
+            if lo < hi:
+                spans.append((lo, hi, t.weight, self._bound(t.weight, int(max_tf[t.tid]))))
+        return spans
+
     def _max_score_compiled(self, terms: list[_Term], k: int) -> tuple[I64, F64]:
         """Document-at-a-time MaxScore (numba), one segment after the other."""
         heap_s = np.empty(k, dtype=np.float64)
@@ -385,12 +414,7 @@ class BM25Index:
         size = 0
         kvals = self._k()
         for seg in self._segments:
-            max_tf = seg.max_tf()
-            spans = []
-            for t in terms:
-                lo, hi = seg.postings_of(t.tid)
-                if lo < hi:
-                    spans.append((lo, hi, t.weight, self._bound(t.weight, int(max_tf[t.tid]))))
+            spans = self._spans(seg, terms)
             if not spans:
                 continue
             cols = list(zip(*spans, strict=True))

@@ -170,3 +170,34 @@ def max_score_segment(
             while n_ess > 0 and rest[n_ess - 1] < theta:
                 n_ess -= 1
     return size
+
+
+@njit(cache=True, nogil=True)
+def score_ids_segment(
+    docs: Any,
+    tfs: Any,
+    starts: Any,
+    ends: Any,
+    weights: Any,
+    kvals: Any,
+    ids: Any,
+    acc: Any,
+) -> None:
+    """Add each term's contribution to ``acc[i]`` for the sorted doc ids ``ids`` of a segment.
+
+    Terms are taken in canonical order, so each document's sum has the same order (and the
+    same bits) as in ``get_scores`` and ``top_k``.
+    """
+    n = ids.shape[0]
+    for j in range(starts.shape[0]):
+        p = starts[j]
+        hi = ends[j]
+        w = weights[j]
+        for i in range(n):
+            doc = ids[i]
+            p = _gallop(docs, p, hi, doc)
+            if p >= hi:
+                break
+            if docs[p] == doc:
+                t = np.float64(tfs[p])
+                acc[i] += (t * w) / (t + kvals[doc])
