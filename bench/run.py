@@ -170,6 +170,13 @@ def table(r: dict[str, Any]) -> str:
             _fmt(bs.get("load_s"), digits=3),
         ),
         (
+            "first answer after load (s)",
+            _fmt(en_q.get("first_ask_s"), digits=3),
+            _fmt(nd_q.get("first_query_s"), digits=3),
+            "-",
+            "-",
+        ),
+        (
             "peak RSS build (MB)",
             _fmt(en_b.get("peak_rss_mb"), digits=0),
             _fmt(nd_b.get("peak_rss_mb"), digits=0),
@@ -222,6 +229,12 @@ def table(r: dict[str, Any]) -> str:
         f"{tok.get('passages')} passages ({tok.get('tokens')} tokens, vocabulary "
         f"{tok.get('vocabulary')}); Newsdesk BM25 build and rank_bm25/bm25s take these tokens"
     )
+    if nd_b.get("input_rss_mb"):
+        notes.append(
+            f"Newsdesk BM25 build peak {_fmt(nd_b.get('peak_rss_mb'), digits=0)} MB includes "
+            f"{_fmt(nd_b.get('input_rss_mb'), digits=0)} MB of input token lists held by the "
+            "bench; the index adds the rest"
+        )
     for variant in ("plus", "okapi"):
         v = rb.get(variant)
         if v:
