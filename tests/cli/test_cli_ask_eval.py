@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SEEDS
+from testpaths import FIXTURES, SEEDS
 
 ANSWER_KEYS = {"sentence", "article_id", "title", "source", "paragraph", "score"}
 EVAL_KEYS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SEEDS
+from testpaths import FIXTURES, SEEDS
 
 from index.articles import ArticleError, article_id_from_name, load_folder, parse_article
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SEEDS
+from testpaths import FIXTURES, SEEDS
 
 from index.articles import load_folder, parse_article
 from index.engine import MANIFEST, MAX_SEGMENTS, Engine, EngineParams

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SEEDS, shared_path
+from testpaths import FIXTURES, SEEDS, shared_path
 
 from index.engine import EngineParams
 from index.evaluate import Report, evaluate, load_questions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
+from testpaths import SEEDS
 
 from config import SettingsError, load_settings
 
