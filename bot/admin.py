@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -35,6 +34,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.format import clip, esc
 from config import Settings
 from index.records import AddOutcome, StoredArticle
 from index.service import Desk
@@ -53,13 +53,8 @@ MAX_TITLE = 150
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def esc(text: object) -> str:
-    """HTML-escape anything for Telegram's HTML parse mode."""
-    return html.escape(str(text), quote=False)
-
-
 def _clip(text: str, limit: int = MAX_TITLE) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return clip(text, limit)
 
 
 def outcome_text(outcome: AddOutcome) -> str:

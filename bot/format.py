@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,27 +44,17 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def esc(text: str) -> str:
+def esc(text: object) -> str:
     """Escape text for Telegram's HTML parse mode (``&``, ``<``, ``>``, quotes)."""
-    return html.escape(text, quote=True)
+    return html.escape(str(text), quote=True)
 
 
 def clip(text: str, limit: int) -> str:
     """``text`` with white space runs collapsed, cut to ``limit`` code units with an ellipsis."""
     flat = " ".join(text.split())
-    if utf16_len(flat) <= limit:
-        return flat
-    if limit <= 1:
+    if limit <= 1 and utf16_len(flat) > limit:
         return ELLIPSIS[:limit]
-    out: list[str] = []
-    used = 0
-    for ch in flat:
-        size = utf16_len(ch)
-        if used + size > limit - 1:
-            break
-        out.append(ch)
-        used += size
-    return "".join(out).rstrip() + ELLIPSIS
+    return _clip_right(flat, limit)
 
 
 def visible_text(markup: str) -> str:
@@ -152,21 +142,26 @@ def mark_sentence(paragraph: str, sentence: str, budget: int) -> str:
     return f"{esc(before_txt)}<b>{esc(sent)}</b>{esc(after_txt)}"
 
 
+def _take(chars: Iterable[str], limit: int) -> list[str]:
+    """The leading ``chars`` that fit in ``limit`` UTF-16 code units."""
+    out: list[str] = []
+    used = 0
+    for ch in chars:
+        size = utf16_len(ch)
+        if used + size > limit:
+            break
+        out.append(ch)
+        used += size
+    return out
+
+
 def _clip_right(text: str, limit: int) -> str:
     """Keep the start of ``text`` (an ellipsis at the end when cut), no stripping of spaces."""
     if utf16_len(text) <= limit:
         return text
     if limit <= 1:
         return ""
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        size = utf16_len(ch)
-        if used + size > limit - 1:
-            break
-        out.append(ch)
-        used += size
-    return "".join(out).rstrip() + ELLIPSIS
+    return "".join(_take(text, limit - 1)).rstrip() + ELLIPSIS
 
 
 def _clip_left(text: str, limit: int) -> str:
@@ -175,15 +170,7 @@ def _clip_left(text: str, limit: int) -> str:
         return text
     if limit <= 1:
         return ""
-    out: list[str] = []
-    used = 0
-    for ch in reversed(text):
-        size = utf16_len(ch)
-        if used + size > limit - 1:
-            break
-        out.append(ch)
-        used += size
-    return ELLIPSIS + "".join(reversed(out)).lstrip()
+    return ELLIPSIS + "".join(reversed(_take(reversed(text), limit - 1))).lstrip()
 
 
 def declined_text(response: Response, note: str | None = None) -> str:
