@@ -10,10 +10,9 @@ of a segment's passages and sentences are contiguous, starting at ``first_passag
 
 from __future__ import annotations
 
+import io
 import json
 import mmap
-import os
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from index.durable import file_crc32, write_file
 from index.errors import IndexCorrupt, IndexMissing
 from index.records import Article
 from index.text import sentence_spans, tokenize
@@ -105,24 +105,22 @@ class Segment:
             "blob": folder / f"{self.name}.blob",
             "meta": folder / f"{self.name}.json",
         }
-        with open(files["arrays"], "wb") as handle:
-            np.savez(handle, **self.arrays)  # type: ignore[arg-type]  # numpy stub quirk
-            _sync(handle)
-        with open(files["blob"], "wb") as handle:
-            handle.write(bytes(self.blob))
-            _sync(handle)
+        arrays = io.BytesIO()
+        np.savez(arrays, **self.arrays)  # type: ignore[arg-type]  # numpy stub quirk
         meta = {
             "first_passage": self.first_passage,
             "first_sentence": self.first_sentence,
             "articles": [list(_meta_row(a)) for a in self.articles],
         }
-        with open(files["meta"], "w", encoding="utf-8") as handle:
-            json.dump(meta, handle, ensure_ascii=False)
-            _sync(handle)
+        checksums = {
+            "arrays": write_file(files["arrays"], arrays.getbuffer()),
+            "blob": write_file(files["blob"], bytes(self.blob)),
+            "meta": write_file(files["meta"], json.dumps(meta, ensure_ascii=False).encode()),
+        }
         self.saved = True
         return {
             "name": self.name,
-            "checksums": {kind: _crc(path) for kind, path in files.items()},
+            "checksums": checksums,
             "passages": self.n_passages,
             "sentences": self.n_sentences,
         }
@@ -142,7 +140,7 @@ class Segment:
         for kind, path in paths.items():
             if not path.exists():
                 raise IndexMissing(f"segment file {path.name} is missing")
-            if _crc(path) != checksums.get(kind):
+            if file_crc32(path) != checksums.get(kind):
                 raise IndexCorrupt(f"segment file {path.name} fails its checksum")
         try:
             with np.load(paths["arrays"]) as npz:
@@ -177,20 +175,6 @@ def _meta_row(meta: ArticleMeta) -> tuple[object, ...]:
         meta.paragraphs,
         meta.content_hash,
     )
-
-
-def _sync(handle: object) -> None:
-    handle.flush()  # type: ignore[attr-defined]
-    os.fsync(handle.fileno())  # type: ignore[attr-defined]
-
-
-def _crc(path: Path) -> int:
-    """CRC-32 of a file: catches torn and flipped bytes at memory speed."""
-    value = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            value = zlib.crc32(chunk, value)
-    return value
 
 
 @dataclass

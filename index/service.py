@@ -42,6 +42,7 @@ from urllib.parse import unquote, urlsplit
 
 from config import Settings
 from index.articles import ArticleError, parse_article
+from index.durable import fsync_dir
 from index.engine import Engine, EngineParams
 from index.errors import IndexMissing, NewsdeskIndexError
 from index.extract import ExtractError, derived_id, html_to_article, id_from_filename
@@ -225,7 +226,7 @@ class Desk:
         parent = link.parent
         target = parent / f"{link.name}-{uuid.uuid4().hex[:12]}"
         engine.save(target)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         if link.exists() and not link.is_symlink():
             # an index folder from before links were used: move it out of the way first
             link.rename(parent / f"{link.name}-old-{uuid.uuid4().hex[:12]}")
@@ -233,7 +234,7 @@ class Desk:
         tmp_link.unlink(missing_ok=True)
         tmp_link.symlink_to(target.name)
         os.replace(tmp_link, link)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         self._remove_orphans()
 
     def _remove_orphans(self) -> None:
@@ -723,12 +724,3 @@ class Desk:
             paragraph=answer.paragraph if answer else None,
             helpful=helpful,
         )
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename or a new entry in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
