@@ -186,7 +186,9 @@ def _map_array(directory: Path, entry: dict[str, Any]) -> npt.NDArray[Any]:
     if entry["size"] == 0:
         return np.zeros(shape, dtype=dtype)
     # A plain ndarray view of the map: numpy's memmap subclass costs ~20 us per slice.
-    return np.asarray(np.memmap(path, dtype=dtype, mode="r", shape=shape))
+    # Copy-on-write ("c") rather than read-only: nothing writes to it, but the arrays then
+    # have the same type as in-memory ones, so the compiled kernels need one signature.
+    return np.asarray(np.memmap(path, dtype=dtype, mode="c", shape=shape))
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
