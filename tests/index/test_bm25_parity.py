@@ -238,3 +238,17 @@ def test_term_frequency_beyond_16_bits(tmp_path: Path) -> None:
             idx.get_scores(["a", "b"]), ref.get_scores(["a", "b"]), rtol=1e-9
         )
         assert idx.top_k(["a"], 2)[0].tolist() == [0, 1]
+
+
+def test_okapi_negative_floor_when_most_terms_are_everywhere() -> None:
+    """A negative average idf makes the epsilon floor negative: top_k must still be exact."""
+    corpus = [["a", "b"], ["a", "b"], ["a", "b", "c"], ["a"], ["a", "b", "d"]]
+    params = BM25Params(variant="okapi")
+    index = BM25Index.build(corpus, params)
+    ref = _reference(corpus, params)
+    assert ref.average_idf < 0 and index.idf("a") < 0
+    docs = dict(enumerate(corpus))
+    for q in (["a"], ["a", "c"], ["b", "d", "a"], ["c", "a", "a"]):
+        dense = index.get_scores(q)
+        np.testing.assert_allclose(dense, ref.get_scores(q), rtol=1e-9)
+        _check_top_k(index, q, list(range(5)), docs, dense)
