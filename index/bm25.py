@@ -537,7 +537,10 @@ class BM25Index:
         terms: list[str] = []
         for seg in stored.segments:
             terms.extend(seg.new_terms)
-        index._vocab = TermIds(terms)
+        try:
+            index._vocab = TermIds(terms)
+        except ValueError as exc:
+            raise IndexCorrupt(f"index vocabulary in {directory} is damaged: {exc}") from exc
         for seg in stored.segments:
             index._append(seg)
         dead = np.unique(stored.dead_ids)

@@ -173,11 +173,10 @@ class TermIds(dict[str, int]):
     """Vocabulary: a term gets the next id the first time it is looked up with ``[]``."""
 
     def __init__(self, terms: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.terms: list[str] = []
-        for term in terms:
-            self[term] = len(self.terms)
-            self.terms.append(term)
+        self.terms: list[str] = list(terms)
+        super().__init__(zip(self.terms, range(len(self.terms)), strict=True))
+        if len(self) != len(self.terms):
+            raise ValueError("duplicate terms in a vocabulary")
 
     def __missing__(self, term: str) -> int:
         if not isinstance(term, str):
