@@ -29,7 +29,16 @@ import numpy as np
 
 from index.bm25 import BM25Index, BM25Params
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
-from index.evidence import Evidence, expected_type, gather, novel_of_type
+from index.evidence import (
+    Evidence,
+    asks_reason,
+    expected_type,
+    gather,
+    gives_reason,
+    measure_words,
+    name_terms,
+    novel_of_type,
+)
 from index.layout import LaidOut, Segment, concat_segments, lay_out
 from index.records import Answer, Article, CorpusStats, Response
 from index.spelling import correct_word
@@ -55,7 +64,8 @@ TYPE_WEIGHTS = {
     "number": 0.1,
     "date": 0.1,
     "name": 0.25,
-}  # articles per progress step during a build
+}
+PREFIX_MIN = 5  # letters two terms must share to count as derivational cousins
 
 Progress = Callable[[int, int], None]
 
@@ -73,6 +83,9 @@ class EngineParams:
     max_passage_sentences: int = 8
     rerank_depth: int = 30
     proximity_weight: float = 0.05  # bonus for question word pairs found side by side
+    focus_weight: float = 0.1  # bonus for the question's focus words in the sentence
+    prefix_weight: float = 0.5  # bonus for question words matched only by a long prefix
+    reason_weight: float = 0.2  # bonus for a stated cause or purpose, for "why" questions
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineParams:
@@ -334,35 +347,22 @@ class Engine:
         return ranked
 
     def _rerank(self, question: str, terms: list[str], ranked: list[Answer]) -> list[Answer]:
-        """Re-order the head of the list on a score scaled to the best candidate's, plus a
-        bonus for new content of the kind asked for (a number, a date, named things for
-        "which ...s") and one for question word pairs that stand side by side."""
+        """Re-order the head of the list on a score scaled to the best candidate's plus
+        bonuses BM25 cannot see (see :func:`_bonus`): it never looks at what kind of thing the
+        question asks for, or at word order, or at words that differ only in their suffix."""
         if not ranked:
             return ranked
-        kind = expected_type(question)
-        type_weight = TYPE_WEIGHTS.get(kind, 0.0)
-        pairs = _pairs(terms)
-        proximity_weight = self.params.proximity_weight if pairs else 0.0
-        if not type_weight and not proximity_weight:
-            return ranked
-        question_terms = set(terms)
+        cues = _Cues.of(question, terms, self._sentences.idf, self.params)
         top = ranked[0].score or 1.0
         head = ranked[: self.params.rerank_depth]
-        keyed = []
-        for i, answer in enumerate(head):
-            key = answer.score / top
-            if type_weight and novel_of_type(answer.sentence, kind, question_terms):
-                key += type_weight
-            if proximity_weight:
-                found = _pairs(tokenize(answer.sentence))
-                key += proximity_weight * len(pairs & found) / len(pairs)
-            keyed.append((key, i))
+        keyed = [(answer.score / top + cues.bonus(answer, top), i) for i, answer in enumerate(head)]
         keyed.sort(key=lambda pair: (-pair[0], pair[1]))
         return [head[i] for _, i in keyed] + ranked[len(head) :]
 
     def evidence(self, question: str, terms: list[str], answer: Answer) -> Evidence:
         """What supports ``answer`` as the answer to ``question`` (for the decline rule)."""
         unique_terms = list(dict.fromkeys(terms))
+        plain = [t for t in unique_terms if t not in name_terms(question)]
         ceiling = float(np.log(max(self._sentences.n_docs, 1) + 1.0))
         known = [self._sentences.doc_freq(t) > 0 for t in unique_terms]
         weights = [
@@ -379,8 +379,8 @@ class Engine:
             unique_terms,
             weights,
             known,
-            set(tokenize(answer.sentence)) | set(tokenize(answer.title)),
-            set(tokenize(answer.paragraph_text)),
+            _with_cousins(set(tokenize(answer.sentence)) | set(tokenize(answer.title)), plain),
+            _with_cousins(set(tokenize(answer.paragraph_text)), plain),
             answer.sentence,
             min(max(answer.score / best_possible, 0.0), 1.0),
         )
@@ -528,6 +528,77 @@ class Engine:
 def _pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
     """Adjacent term pairs ("john kirbi"), the cheapest signal of phrase matches."""
     return {(a, b) for a, b in itertools.pairwise(terms) if a != b}
+
+
+def _stem_match(term: str, found: set[str]) -> bool:
+    """Whether a sentence term is a derivational cousin of ``term`` (same long prefix), as
+    with "acquir" and "acquisit", which the Snowball stemmer keeps apart."""
+    if len(term) < PREFIX_MIN or not term.isalpha():
+        return False
+    stem = term[:PREFIX_MIN]
+    return any(word.startswith(stem) for word in found)
+
+
+def _with_cousins(found: set[str], terms: Sequence[str]) -> set[str]:
+    """``found`` plus the question terms it holds only as derivational cousins, so that
+    "acquisitions" counts as evidence for "acquiring" (pass only non-name terms: "Russian"
+    is not evidence for "Russia")."""
+    return found | {t for t in terms if t not in found and _stem_match(t, found)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Cues:
+    """What the rerank looks for in a candidate, worked out once per question."""
+
+    kind: str
+    why: bool  # the question asks for a reason
+    terms: frozenset[str]
+    weights: dict[str, float]  # question term -> its BM25 score in a sentence holding it once
+    plain: frozenset[str]  # question terms that are not names (may match by prefix)
+    pairs: frozenset[tuple[str, str]]
+    focus: tuple[tuple[str, ...], ...]
+    params: EngineParams
+
+    @classmethod
+    def of(
+        cls, question: str, terms: list[str], idf: Callable[[str], float], params: EngineParams
+    ) -> _Cues:
+        unique = list(dict.fromkeys(terms))
+        plus = params.bm25.delta if params.bm25.variant == "plus" else 0.0
+        return cls(
+            kind=expected_type(question),
+            why=asks_reason(question),
+            terms=frozenset(unique),
+            weights={t: max(idf(t), 0.0) * (1.0 + plus) for t in unique},
+            plain=frozenset(unique) - name_terms(question),
+            pairs=frozenset(_pairs(terms)),
+            focus=tuple(tuple(f) for f in measure_words(question)),
+            params=params,
+        )
+
+    def bonus(self, answer: Answer, top: float) -> float:
+        """Bonus, on a scale where the best candidate scores 1: new content of the asked-for
+        kind, question word pairs side by side, the question's focus words present, and
+        question words found only as derivational cousins."""
+        p = self.params
+        tokens = tokenize(answer.sentence)
+        found = set(tokens)
+        bonus = 0.0
+        type_weight = TYPE_WEIGHTS.get(self.kind, 0.0)
+        if type_weight and novel_of_type(answer.sentence, self.kind, set(self.terms)):
+            bonus += type_weight
+        if self.pairs and p.proximity_weight:
+            bonus += p.proximity_weight * len(self.pairs & _pairs(tokens)) / len(self.pairs)
+        if self.focus and p.focus_weight and self.kind != "any":
+            hits = sum(any(t in found for t in f) for f in self.focus)
+            bonus += p.focus_weight * hits / len(self.focus)
+        if self.why and p.reason_weight and gives_reason(answer.sentence, set(self.terms)):
+            bonus += p.reason_weight
+        if p.prefix_weight:
+            cousins = found - self.terms
+            missed = [t for t in self.plain if t not in found and _stem_match(t, cousins)]
+            bonus += p.prefix_weight * sum(self.weights[t] for t in missed) / top
+        return bonus
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:

@@ -76,8 +76,8 @@ def has_type(sentence: str, kind: str) -> bool:
 
 
 _NUMBER_TOKEN = re.compile(
-    r"\d[\d.,]*\w*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter|"
+    r"(?<![\w-])\d[\d.,]*\w*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter|"
     r"double|twice|triple)\b",
     re.IGNORECASE,
 )
@@ -107,6 +107,36 @@ def novel_of_type(sentence: str, kind: str, question_terms: set[str]) -> bool:
             not (set(tokenize(m.group(0))) <= question_terms) for m in _CAPITAL.finditer(body)
         )
     return True
+
+
+_WHY_Q = re.compile(r"^\W*(?:why\b|what (?:is|was|are|were) the (?:reason|cause|purpose|aim)s?\b)")
+_REASON = re.compile(
+    r"\b(?:because|due to|owing to|thanks to|as a result|in order to|so as to|so that|"
+    r"in an? (?:effort|attempt|bid|move) to|aim(?:s|ed)? (?:to|at)|reasons?|caused? by|"
+    r"led to|leads? to|result(?:s|ed)? (?:in|from)|strategy|designed to|intended to|"
+    r"in response to|meant to|in a bid)\b",
+    re.IGNORECASE,
+)
+_PURPOSE = re.compile(r"\bto ([a-z]+)\b")
+
+
+def asks_reason(question: str) -> bool:
+    """Whether the question asks why ("Why is ...", "What was the reason ...")."""
+    return bool(_WHY_Q.search(question.casefold()))
+
+
+def gives_reason(sentence: str, question_terms: set[str]) -> bool:
+    """Whether the sentence states a cause or purpose: a causal phrase, or "to" + a verb the
+    question does not already use ("... to compensate for ...", not "... to acquire ...")."""
+    from index.text import tokenize
+
+    if _REASON.search(sentence):
+        return True
+    for match in _PURPOSE.finditer(sentence):
+        terms = set(tokenize(match.group(1)))
+        if terms and not terms <= question_terms:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +204,7 @@ def gather(
     unknown = sum(w for w, k in zip(weights, known, strict=True) if not k) / total
     rarest = max(range(len(terms)), key=lambda i: weights[i]) if terms else -1
     kind = expected_type(question)
-    names = _name_terms(question)
+    names = name_terms(question)
     entity = [(t, w) for t, w in pairs if t in names]
     predicate = [(t, w) for t, w in pairs if t not in names]
     return Evidence(
@@ -217,6 +247,40 @@ def focus_terms(question: str) -> list[list[str]]:
     return focus
 
 
+_LEAD_IN = frozenset("is was are were the a an much many".split())
+_META = frozenset("type types kind kinds sort sorts".split())
+_MODALS = frozenset("may might can could will would shall should must".split())
+
+
+def measure_words(question: str) -> list[list[str]]:
+    """Index terms of the noun phrase right after the question word, which names the thing
+    measured or listed: "range" in "What is the range of ...", "containers" in "How many
+    containers ...". Empty when a verb's auxiliary comes first ("How much did X cost?"),
+    whose focus is a verb at the end that this does not try to find."""
+    from index.text import STOP_WORDS, tokenize
+
+    raw = [w.strip("?,.!:;\"'") for w in question.split()]
+    words = [w.casefold() for w in raw]
+    if len(words) < 2:
+        return []
+    if words[0] == "how" and words[1] in ("many", "much"):
+        start = 2
+    elif words[0] in ("what", "which"):
+        start = 1
+    else:
+        return []  # "How tall is X", "When was X": the noun after them is the subject
+    found: list[list[str]] = []
+    for word, shown in zip(words[start:], raw[start:], strict=True):
+        if not found and (word in _LEAD_IN or word in _META or word == "of"):
+            continue
+        if word in STOP_WORDS or word in _MODALS or not shown[:1].islower() or len(found) == 2:
+            break
+        terms = tokenize(word)
+        if terms:
+            found.append(terms)
+    return found
+
+
 def _focus_share(question: str, found: set[str]) -> float:
     """Share of the question's focus words (see :func:`focus_terms`) found in ``found``."""
     focus = focus_terms(question)
@@ -231,7 +295,7 @@ def _share(pairs: Sequence[tuple[str, float]], found: set[str]) -> float:
     return sum(w for t, w in pairs if t in found) / total if total else 1.0
 
 
-def _name_terms(question: str) -> set[str]:
+def name_terms(question: str) -> set[str]:
     """Index terms of the question's capitalised words (names), first word excepted."""
     from index.text import tokenize
 
