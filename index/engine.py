@@ -33,8 +33,10 @@ from index.evidence import (
     Evidence,
     asks_reason,
     expected_type,
+    expected_unit,
     gather,
     gives_reason,
+    has_unit,
     measure_words,
     name_terms,
     novel_of_type,
@@ -42,7 +44,7 @@ from index.evidence import (
 from index.layout import LaidOut, Segment, concat_segments, lay_out
 from index.records import Answer, Article, CorpusStats, Response
 from index.spelling import correct_word
-from index.text import question_words, tokenize
+from index.text import question_words, split_sentences, tokenize
 
 if TYPE_CHECKING:
     from config import Settings
@@ -86,6 +88,7 @@ class EngineParams:
     focus_weight: float = 0.1  # bonus for the question's focus words in the sentence
     prefix_weight: float = 0.5  # bonus for question words matched only by a long prefix
     reason_weight: float = 0.2  # bonus for a stated cause or purpose, for "why" questions
+    unit_weight: float = 0.3  # bonus for a quantity in the unit asked for (money, length...)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineParams:
@@ -379,7 +382,7 @@ class Engine:
             unique_terms,
             weights,
             known,
-            _with_cousins(set(tokenize(answer.sentence)) | set(tokenize(answer.title)), plain),
+            _with_cousins(set(tokenize(_in_context(answer))) | set(tokenize(answer.title)), plain),
             _with_cousins(set(tokenize(answer.paragraph_text)), plain),
             answer.sentence,
             min(max(answer.score / best_possible, 0.0), 1.0),
@@ -539,6 +542,21 @@ def _stem_match(term: str, found: set[str]) -> bool:
     return any(word.startswith(stem) for word in found)
 
 
+_ANAPHORS = frozenset("he she it they these this those his her its their".split())
+
+
+def _in_context(answer: Answer) -> str:
+    """The answer sentence, preceded by the sentence before it when it opens with a pronoun
+    ("He was 84.", "These missiles have a range of 900 km."): that is what it talks about."""
+    words = answer.sentence.split(maxsplit=1)
+    if not words or words[0].casefold().strip("\"'“‘(") not in _ANAPHORS:
+        return answer.sentence
+    para = " ".join(answer.paragraph_text.split())
+    at = para.find(answer.sentence)
+    before = split_sentences(para[:at]) if at > 0 else []
+    return f"{before[-1]} {answer.sentence}" if before else answer.sentence
+
+
 def _with_cousins(found: set[str], terms: Sequence[str]) -> set[str]:
     """``found`` plus the question terms it holds only as derivational cousins, so that
     "acquisitions" counts as evidence for "acquiring" (pass only non-name terms: "Russian"
@@ -551,6 +569,7 @@ class _Cues:
     """What the rerank looks for in a candidate, worked out once per question."""
 
     kind: str
+    unit: str | None  # the unit a number question wants (money, length, ...), if it says
     why: bool  # the question asks for a reason
     terms: frozenset[str]
     weights: dict[str, float]  # question term -> its BM25 score in a sentence holding it once
@@ -567,6 +586,7 @@ class _Cues:
         plus = params.bm25.delta if params.bm25.variant == "plus" else 0.0
         return cls(
             kind=expected_type(question),
+            unit=expected_unit(question),
             why=asks_reason(question),
             terms=frozenset(unique),
             weights={t: max(idf(t), 0.0) * (1.0 + plus) for t in unique},
@@ -592,6 +612,8 @@ class _Cues:
         if self.focus and p.focus_weight and self.kind != "any":
             hits = sum(any(t in found for t in f) for f in self.focus)
             bonus += p.focus_weight * hits / len(self.focus)
+        if self.unit and p.unit_weight and has_unit(answer.sentence, self.unit):
+            bonus += p.unit_weight
         if self.why and p.reason_weight and gives_reason(answer.sentence, set(self.terms)):
             bonus += p.reason_weight
         if p.prefix_weight:

@@ -109,6 +109,72 @@ def novel_of_type(sentence: str, kind: str, question_terms: set[str]) -> bool:
     return True
 
 
+_NUM = r"(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|a|an)"
+_SCALE = r"(?:\s?(?:m|bn|k|million|billion|trillion|thousand|hundred))?"
+_LENGTH = (
+    r"(?:km|kilomet(?:er|re)s?|miles?|m|metres?|meters?|cm|centimet(?:er|re)s?|mm|ft|feet|"
+    r"foot|inch(?:es)?|yards?)"
+)
+_UNIT_ANSWERS = {
+    "money": re.compile(
+        rf"[£$€¥]\s?\d|\b{_NUM}{_SCALE}\s?(?:euros?|dollars?|pounds?|yen|yuan|rupees?|francs?|"
+        r"roubles?|rubles?|cents?|pence|p)\b|\b\d[\d.,]*(?:m|bn)\b",
+        re.IGNORECASE,
+    ),
+    "length": re.compile(rf"\b{_NUM}{_SCALE}\s?{_LENGTH}\b|\b\d[\d.,]*{_LENGTH}\b", re.IGNORECASE),
+    "age": re.compile(
+        r"\b(?:aged|age of|was|is|at)\s\d{1,3}\b|\b\d{1,3}[- ]years?[- ]old\b", re.IGNORECASE
+    ),
+    "duration": re.compile(
+        rf"\b{_NUM}\s?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b",
+        re.IGNORECASE,
+    ),
+    "share": re.compile(
+        r"\d\s?%|\bper ?cent\b|\bpercent\b|\b(?:half|third|quarter)\b", re.IGNORECASE
+    ),
+}
+_UNIT_QUESTIONS = (
+    (
+        "money",
+        re.compile(
+            r"\b(?:how much|what)\b.*\b(?:cost|costs|pay|paid|price|spend|spent|fee|worth|sell|"
+            r"sold|money|offer|offered|fetch|earn|earned|raise|raised|fine|fined|budget|salary|bid)\b"
+            r"|\bwhat (?:price|fee|sum|salary|fine|bid)\b"
+        ),
+    ),
+    (
+        "length",
+        re.compile(
+            r"\bhow (?:far|tall|high|long is|deep|wide)\b|"
+            r"\bwhat (?:is |was )?the (?:range|distance|height|length)\b"
+        ),
+    ),
+    ("age", re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b")),
+    ("duration", re.compile(r"\bhow long (?:did|does|do|will|has|have|had|would|was|were)\b")),
+    (
+        "share",
+        re.compile(
+            r"\bwhat (?:\w+ )?(?:share|percentage|proportion|rate|fraction)\b|\bwhat per ?cent"
+        ),
+    ),
+)
+
+
+def expected_unit(question: str) -> str | None:
+    """The unit a number question wants, when it says: money for "how much did X pay",
+    a length for "how far", an age for "how old", a share for "what percentage"."""
+    q = question.casefold()
+    for unit, pattern in _UNIT_QUESTIONS:
+        if pattern.search(q):
+            return unit
+    return None
+
+
+def has_unit(sentence: str, unit: str) -> bool:
+    """Whether ``sentence`` holds a quantity in ``unit`` (see :func:`expected_unit`)."""
+    return bool(_UNIT_ANSWERS[unit].search(sentence))
+
+
 _WHY_Q = re.compile(r"^\W*(?:why\b|what (?:is|was|are|were) the (?:reason|cause|purpose|aim)s?\b)")
 _REASON = re.compile(
     r"\b(?:because|due to|owing to|thanks to|as a result|in order to|so as to|so that|"
