@@ -397,14 +397,15 @@ class BM25Index:
         ids, scores = _select(ids, scores, k)
         return ids, scores + constant
 
-    def _spans(self, seg: Segment, terms: list[_Term]) -> list[tuple[int, int, float, float]]:
-        """(start, end, weight, bound in this segment) of the terms the segment holds."""
+    def _spans(self, seg: Segment, terms: list[_Term]) -> list[tuple[int, int, float, float, int]]:
+        """(start, end, weight, bound, max tf) in this segment of the terms it holds."""
         max_tf = seg.max_tf()
         spans = []
         for t in terms:
             lo, hi = seg.postings_of(t.tid)
             if lo < hi:
-                spans.append((lo, hi, t.weight, self._bound(t.weight, int(max_tf[t.tid]))))
+                top = int(max_tf[t.tid])
+                spans.append((lo, hi, t.weight, self._bound(t.weight, top), top))
         return spans
 
     def _max_score_compiled(self, terms: list[_Term], k: int) -> tuple[I64, F64]:
@@ -425,6 +426,8 @@ class BM25Index:
                 np.array(cols[1], dtype=np.int64),
                 np.array(cols[2], dtype=np.float64),
                 np.array(cols[3], dtype=np.float64),
+                np.array(cols[4], dtype=np.float64),
+                1 + _UB_SLACK,
                 kvals,
                 self._live,
                 self._n_unpurged > 0,

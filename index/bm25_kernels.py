@@ -99,6 +99,8 @@ def max_score_segment(
     ends: Any,
     weights: Any,
     bounds: Any,
+    max_tfs: Any,
+    slack: float,
     kvals: Any,
     live: Any,
     check_live: bool,
@@ -109,14 +111,18 @@ def max_score_segment(
     """Add one segment's documents to the top-k heap; returns the heap's new size.
 
     ``starts``/``ends`` delimit each query term's postings in ``docs``/``tfs`` (canonical
-    order), ``weights`` are idf * (k1+1) * multiplicity, ``bounds`` their upper bounds,
-    ``kvals`` the per-document length factor k1 * (1 - b + b * dl / avgdl).
+    order), ``weights`` are idf * (k1+1) * multiplicity, ``bounds`` their upper bounds over
+    all documents and ``max_tfs`` their largest tf; ``kvals`` is the per-document length
+    factor k1 * (1 - b + b * dl / avgdl). For a visited document the look-up terms are
+    bounded with its own length factor, weight * max_tf / (max_tf + K_doc) * (1 + slack),
+    which is much tighter than the global bound for documents of average length or more.
     """
     k = heap_s.shape[0]
     m = starts.shape[0]
     rest = np.zeros(m + 1)
     for j in range(m - 1, -1, -1):
         rest[j] = rest[j + 1] + bounds[j]
+    rest_doc = np.zeros(m + 1)
     pos = starts.copy()
     theta = heap_s[0] if size == k else -np.inf
     n_ess = m
@@ -142,9 +148,17 @@ def max_score_segment(
                 pos[j] = p + 1
         if check_live and not live[doc]:
             continue
+        if n_ess < m and score + rest[n_ess] >= theta:
+            acc = 0.0
+            for j in range(m - 1, n_ess - 1, -1):
+                acc += weights[j] * max_tfs[j] / (max_tfs[j] + kd) * slack
+                rest_doc[j] = acc
+        else:
+            for j in range(n_ess, m):
+                rest_doc[j] = rest[j]
         hopeful = True
         for j in range(n_ess, m):
-            if score + rest[j] < theta:
+            if score + rest_doc[j] < theta:
                 hopeful = False
                 break
             p = _gallop(docs, pos[j], ends[j], doc)
