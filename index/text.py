@@ -38,35 +38,45 @@ _BOUNDARY = re.compile(
 _WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
 
 
+_NEXT_WORD = re.compile(r"[\"'“‘(\[]*([\w’']*)")
+_BEFORE_WINDOW = 64  # characters looked at for the word before a full stop
+
+
 def _is_boundary(text: str, match: re.Match[str]) -> bool:
-    """Decide whether the punctuation in ``match`` really ends a sentence."""
+    """Decide whether the punctuation in ``match`` really ends a sentence.
+
+    Looks only at a few characters on either side, so a paragraph is split in linear time.
+    """
     end, close = match.group("end"), match.group("close")
-    nxt = text[match.end() :].lstrip("\"'“‘([")
-    if not nxt:
+    after = _NEXT_WORD.match(text, match.end())
+    start_of_next = after.start(1) if after else match.end()
+    if start_of_next >= len(text):
         return False
-    first = nxt[0]
-    next_word = re.match(r"[\w’']+", nxt)
-    next_lower = next_word.group(0).lower() if next_word else ""
+    first = text[start_of_next]
+    next_lower = after.group(1).lower() if after else ""
     if first.islower():
         return False  # "... and so on. then" or "e.g. the": never a new sentence
     if end in ("!", "?") or (len(end) > 1 and "." not in end) or close:
         return first.isupper() or first.isdigit() or not first.isalnum()
     if end in ("...", "…") or len(end) > 1:
         return first.isupper() or first.isdigit()
-    before = _WORD_BEFORE.search(text, 0, match.start())
+    before = _WORD_BEFORE.search(text, max(0, match.start() - _BEFORE_WINDOW), match.start())
     word = before.group(1) if before else ""
     bare = word.lower().strip(".'’")
     if bare in _NEVER_FINAL:
         return False
     if len(word) == 1 and word.isupper():
         return False  # an initial: "John F. Kennedy"
-    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):
+    if _DOTTED.fullmatch(word):
         # a dotted acronym ("U.S", the last dot is the match): a boundary only before a
         # word that usually starts a sentence
         return next_lower in _STARTERS
     if bare in _MAYBE_FINAL:
         return next_lower in _STARTERS
     return first.isupper() or first.isdigit() or not first.isalnum()
+
+
+_DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -160,11 +170,27 @@ def _expand(raw: str) -> list[str]:
     return [_stem(word)]
 
 
+_TERMS_CACHE: dict[str, tuple[str, ...]] = {}
+_TERMS_CACHE_LIMIT = 1_000_000  # raw word forms remembered (about 150 MB when full)
+
+
+def _terms(raw: str) -> tuple[str, ...]:
+    """The index terms of a raw word, computed once per distinct word form."""
+    terms = _TERMS_CACHE.get(raw)
+    if terms is None:
+        terms = tuple(_expand(raw))
+        if len(_TERMS_CACHE) < _TERMS_CACHE_LIMIT:
+            _TERMS_CACHE[raw] = terms
+    return terms
+
+
 def tokenize(text: str) -> list[str]:
     """Index terms of a text: case-folded, stemmed, stop words dropped, numbers kept."""
     terms: list[str] = []
+    cached = _TERMS_CACHE.get
     for raw in _TOKEN.findall(text):
-        terms.extend(_expand(raw))
+        found = cached(raw)
+        terms += found if found is not None else _terms(raw)
     return terms
 
 
