@@ -19,7 +19,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,17 +140,20 @@ class Engine:
         unique = list({a.id: a for a in articles}.values())
         engine = cls(params)
         passage_docs: list[list[str]] = []
-        sentence_docs: list[list[str]] = []
         total = len(unique)
-        for start in range(0, max(total, 1), BUILD_BATCH):
-            batch = unique[start : start + BUILD_BATCH]
-            laid = engine._lay_out(batch)
-            passage_docs.extend(laid.passage_docs)
-            sentence_docs.extend(laid.sentence_docs)
-            engine._attach(laid.segment)
-            if progress:
-                progress(min(start + BUILD_BATCH, total), total)
-        engine._sentences = BM25Index.build(sentence_docs, params.bm25)
+
+        def sentence_docs() -> Iterator[list[str]]:
+            """Lay articles out batch by batch, streaming sentence token lists to the BM25
+            builder so they never all sit in memory at once."""
+            for start in range(0, max(total, 1), BUILD_BATCH):
+                laid = engine._lay_out(unique[start : start + BUILD_BATCH])
+                passage_docs.extend(laid.passage_docs)
+                engine._attach(laid.segment)
+                if progress:
+                    progress(min(start + BUILD_BATCH, total), total)
+                yield from laid.sentence_docs
+
+        engine._sentences = BM25Index.build(sentence_docs(), params.bm25)
         engine._passages = BM25Index.build(passage_docs, params.bm25)
         engine._touch()
         return engine
@@ -542,14 +545,20 @@ def _stem_match(term: str, found: set[str]) -> bool:
     return any(word.startswith(stem) for word in found)
 
 
-_ANAPHORS = frozenset("he she it they these this those his her its their".split())
+# Openers that make a sentence lean on the one before: pronouns and linking adverbs.
+_ANAPHORS = frozenset(
+    """he she it they these this those his her its their however but also furthermore
+    moreover meanwhile still yet instead indeed thus therefore nevertheless nonetheless
+    besides""".split()
+)
 
 
 def _in_context(answer: Answer) -> str:
     """The answer sentence, preceded by the sentence before it when it opens with a pronoun
-    ("He was 84.", "These missiles have a range of 900 km."): that is what it talks about."""
+    or a linking word ("He was 84.", "These missiles have a range of 900 km.", "However,
+    ..."): that is what it talks about."""
     words = answer.sentence.split(maxsplit=1)
-    if not words or words[0].casefold().strip("\"'“‘(") not in _ANAPHORS:
+    if not words or words[0].casefold().strip("\"'“‘(,") not in _ANAPHORS:
         return answer.sentence
     para = " ".join(answer.paragraph_text.split())
     at = para.find(answer.sentence)
