@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.bm25 import BM25Index, BM25Params
-from index.durable import replace_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
 from index.evidence import (
     Evidence,
@@ -88,7 +88,7 @@ class EngineParams:
     focus_weight: float = 0.1  # bonus for the question's focus words in the sentence
     prefix_weight: float = 0.5  # bonus for question words matched only by a long prefix
     reason_weight: float = 0.2  # bonus for a stated cause or purpose, for "why" questions
-    unit_weight: float = 0.3  # bonus for a quantity in the unit asked for (money, length...)
+    unit_weight: float = 0.4  # bonus for a quantity in the unit asked for (money, length...)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineParams:
@@ -472,7 +472,13 @@ class Engine:
             "fingerprint": self.fingerprint(),
             "indexed_at": self.indexed_at,
         }
-        replace_file(directory / MANIFEST, json.dumps(manifest).encode("utf-8"))
+        tmp = directory / f".{MANIFEST}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, directory / MANIFEST)
+        _fsync_dir(directory)
         live = {f"{e['name']}{ext}" for e in entries for ext in (".npz", ".blob", ".json")}
         for stale in seg_dir.glob("seg-*"):
             if stale.name not in live:
@@ -539,14 +545,20 @@ def _stem_match(term: str, found: set[str]) -> bool:
     return any(word.startswith(stem) for word in found)
 
 
-_ANAPHORS = frozenset("he she it they these this those his her its their".split())
+# Openers that make a sentence lean on the one before: pronouns and linking adverbs.
+_ANAPHORS = frozenset(
+    """he she it they these this those his her its their however but also furthermore
+    moreover meanwhile still yet instead indeed thus therefore nevertheless nonetheless
+    besides""".split()
+)
 
 
 def _in_context(answer: Answer) -> str:
     """The answer sentence, preceded by the sentence before it when it opens with a pronoun
-    ("He was 84.", "These missiles have a range of 900 km."): that is what it talks about."""
+    or a linking word ("He was 84.", "These missiles have a range of 900 km.", "However,
+    ..."): that is what it talks about."""
     words = answer.sentence.split(maxsplit=1)
-    if not words or words[0].casefold().strip("\"'“‘(") not in _ANAPHORS:
+    if not words or words[0].casefold().strip("\"'“‘(,") not in _ANAPHORS:
         return answer.sentence
     para = " ".join(answer.paragraph_text.split())
     at = para.find(answer.sentence)
@@ -631,6 +643,14 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise IndexCorrupt(f"{path} is not a JSON object")
     return data
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def timed_ask(engine: Engine, question: str) -> tuple[Response, float]:
