@@ -537,12 +537,27 @@ def _pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
 
 
 def _stem_match(term: str, found: set[str]) -> bool:
-    """Whether a sentence term is a derivational cousin of ``term`` (same long prefix), as
-    with "acquir" and "acquisit", which the Snowball stemmer keeps apart."""
+    """Whether a sentence term is a derivational cousin of ``term``, as with "acquir" and
+    "acquisit", which the Snowball stemmer keeps apart: both share their first
+    :data:`PREFIX_MIN` letters and differ in at most the last two of the shorter one (so
+    "compani" and "compar" stay apart)."""
     if len(term) < PREFIX_MIN or not term.isalpha():
         return False
     stem = term[:PREFIX_MIN]
-    return any(word.startswith(stem) for word in found)
+    return any(
+        word.startswith(stem) and _shared(term, word) >= min(len(term), len(word)) - 2
+        for word in found
+    )
+
+
+def _shared(a: str, b: str) -> int:
+    """Length of the common prefix of ``a`` and ``b``."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 # Openers that make a sentence lean on the one before: pronouns and linking adverbs.
@@ -593,9 +608,10 @@ class _Cues:
     ) -> _Cues:
         unique = list(dict.fromkeys(terms))
         plus = params.bm25.delta if params.bm25.variant == "plus" else 0.0
+        kind = expected_type(question)
         return cls(
-            kind=expected_type(question),
-            unit=expected_unit(question),
+            kind=kind,
+            unit=expected_unit(question) if kind == "number" else None,
             why=asks_reason(question),
             terms=frozenset(unique),
             weights={t: max(idf(t), 0.0) * (1.0 + plus) for t in unique},
