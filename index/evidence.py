@@ -78,9 +78,10 @@ def has_type(sentence: str, kind: str) -> bool:
 _NUMBER_TOKEN = re.compile(
     r"(?<![\w-])\d[\d.,]*\w*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
     r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter|"
-    r"double|twice|triple)\b",
+    r"double|twice|triple|single|once|several|dozens|hundreds|thousands|millions|billions)\b",
     re.IGNORECASE,
 )
+_DIGITS = re.compile(r"(?<![\w-])\d[\d.,]*\w*")
 _CAPITAL = re.compile(r"\b[A-Z][\w'’-]*|\b\w*\d[\w-]*")
 
 
@@ -98,8 +99,11 @@ def novel_of_type(sentence: str, kind: str, question_terms: set[str]) -> bool:
             for m in _NUMBER_TOKEN.finditer(sentence)
         )
     if kind == "date":
+        # a new date word, or a new figure ("the 10th century", "in 1521", "for 380 years")
         return any(
-            not (set(tokenize(m.group(0))) <= question_terms) for m in _DATE.finditer(sentence)
+            not (set(tokenize(m.group(0))) <= question_terms)
+            for pattern in (_DATE, _DIGITS)
+            for m in pattern.finditer(sentence)
         )
     if kind == "name":
         body = sentence.split(" ", 1)[1] if " " in sentence else ""
