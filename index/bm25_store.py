@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,9 +177,18 @@ def _verify(path: Path, entry: dict[str, Any]) -> None:
         raise IndexCorrupt(f"index file {path} fails its checksum (damaged or changed)")
 
 
+def _verify_all(directory: Path, entries: list[dict[str, Any]]) -> None:
+    """Check sizes and checksums of many files on a few threads (zlib releases the GIL)."""
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_verify, directory / e["name"], e) for e in entries]
+        for future in futures:
+            future.result()  # re-raises the first IndexMissing / IndexCorrupt
+
+
 def _map_array(directory: Path, entry: dict[str, Any]) -> npt.NDArray[Any]:
+    """Memory-map one verified array file."""
     path = directory / entry["name"]
-    _verify(path, entry)
     dtype = np.dtype(entry["dtype"])
     shape = tuple(int(x) for x in entry["shape"])
     if int(np.prod(shape)) * dtype.itemsize != entry["size"]:
@@ -219,11 +229,12 @@ def read_index(directory: Path) -> StoredIndex:
     manifest = _read_manifest(directory)
     key = str(directory.resolve())
     try:
+        entries = [e["files"][name] for e in manifest["segments"] for name in (*_ARRAYS, "terms")]
+        _verify_all(directory, [*entries, manifest["tombstones"]])
         segments = []
         for entry in manifest["segments"]:
             files = entry["files"]
             arrays = {name: _map_array(directory, files[name]) for name in _ARRAYS}
-            _verify(directory / files["terms"]["name"], files["terms"])
             terms = json.loads((directory / files["terms"]["name"]).read_bytes())
             seg = Segment(
                 first_id=int(entry["first_id"]),
