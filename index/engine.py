@@ -8,6 +8,12 @@ does not repeat the question's words ("These missiles have a range of 900 km") c
 on the strength of its paragraph. The best candidate is the answer unless the evidence
 (:mod:`index.evidence`) says the articles do not really answer; the next distinct sentences
 are the alternatives.
+
+Before that, the head of the list is re-ordered with cues BM25 cannot see (each measured on
+the SQuAD, BBC and seed question sets): new content of the asked-for kind (a figure for "how
+many", in the asked-for unit for "how far" or "how much did it cost"), the measured thing
+named, a stated cause for "why", adjacent question word pairs, and derivational cousins
+("acquisitions" for "acquiring") that the stemmer keeps apart.
 """
 
 from __future__ import annotations
@@ -353,9 +359,9 @@ class Engine:
         return ranked
 
     def _rerank(self, question: str, terms: list[str], ranked: list[Answer]) -> list[Answer]:
-        """Re-order the head of the list on a score scaled to the best candidate's plus
-        bonuses BM25 cannot see (see :func:`_bonus`): it never looks at what kind of thing the
-        question asks for, or at word order, or at words that differ only in their suffix."""
+        """Re-order the head of the list on its score scaled to the best candidate's plus
+        bonuses for what BM25 cannot see (see :meth:`_Cues.bonus`): the kind of thing the
+        question asks for, word order, and words that differ only in their suffix."""
         if not ranked:
             return ranked
         cues = _Cues.of(question, terms, self._sentences.idf, self.params)
@@ -596,7 +602,7 @@ class _Cues:
     unit: str | None  # the unit a number question wants (money, length, ...), if it says
     why: bool  # the question asks for a reason
     terms: frozenset[str]
-    weights: dict[str, float]  # question term -> its BM25 score in a sentence holding it once
+    weights: dict[str, float]  # question term -> IDF-based credit, in BM25 score units
     plain: frozenset[str]  # question terms that are not names (may match by prefix)
     pairs: frozenset[tuple[str, str]]
     focus: tuple[tuple[str, ...], ...]
@@ -623,8 +629,9 @@ class _Cues:
 
     def bonus(self, answer: Answer, top: float) -> float:
         """Bonus, on a scale where the best candidate scores 1: new content of the asked-for
-        kind, question word pairs side by side, the question's focus words present, and
-        question words found only as derivational cousins."""
+        kind, question word pairs side by side, the measured thing named ("range"), a
+        quantity in the unit asked for, a stated cause for "why", and question words found
+        only as derivational cousins (credited in BM25 score units, like a match)."""
         p = self.params
         tokens = tokenize(answer.sentence)
         found = set(tokens)
