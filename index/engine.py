@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.bm25 import BM25Index, BM25Params
+from index.durable import replace_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
 from index.evidence import (
     Evidence,
@@ -478,13 +478,7 @@ class Engine:
             "fingerprint": self.fingerprint(),
             "indexed_at": self.indexed_at,
         }
-        tmp = directory / f".{MANIFEST}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, directory / MANIFEST)
-        _fsync_dir(directory)
+        replace_file(directory / MANIFEST, json.dumps(manifest).encode("utf-8"))
         live = {f"{e['name']}{ext}" for e in entries for ext in (".npz", ".blob", ".json")}
         for stale in seg_dir.glob("seg-*"):
             if stale.name not in live:
@@ -666,14 +660,6 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise IndexCorrupt(f"{path} is not a JSON object")
     return data
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def timed_ask(engine: Engine, question: str) -> tuple[Response, float]:
