@@ -6,6 +6,7 @@ They are frozen dataclasses: cheap, hashable, and impossible to change behind a 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -141,3 +142,15 @@ class ActivityStats:
     median_latency_ms: float | None
     helpful: int
     not_helpful: int
+
+
+def corpus_fingerprint(hashes: Iterable[tuple[str, str]]) -> str:
+    """Order-independent digest of (article id, content hash) pairs.
+
+    The store and the engine both compute it, so a saved index can be matched to the
+    articles it was built from without reading them.
+    """
+    digest = hashlib.sha256()
+    for article_id, content_hash in sorted(hashes):
+        digest.update(f"{article_id}\x1f{content_hash}\n".encode())
+    return digest.hexdigest()

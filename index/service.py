@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import hashlib
 import logging
 import os
 import shutil
@@ -55,6 +54,7 @@ from index.records import (
     CorpusStats,
     Response,
     StoredArticle,
+    corpus_fingerprint,
 )
 from index.store import ImportRecord, Store, Transaction
 
@@ -70,10 +70,7 @@ QUESTION_LOG_INTERVAL_S = 1.0  # ... or this old, so most answers never wait for
 
 def store_fingerprint(hashes: Mapping[str, str]) -> str:
     """The digest ``Engine.fingerprint()`` gives for an index of exactly these articles."""
-    digest = hashlib.sha256()
-    for article_id, content_hash in sorted(hashes.items()):
-        digest.update(f"{article_id}\x1f{content_hash}\n".encode())
-    return digest.hexdigest()
+    return corpus_fingerprint(hashes.items())
 
 
 @dataclass(slots=True)
