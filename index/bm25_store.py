@@ -29,13 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from index.bm25_segment import Segment, new_uid
+from index.durable import file_crc32, fsync_dir, write_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
 
 FORMAT = "newsdesk-bm25"
 VERSION = 1
 MANIFEST = "MANIFEST.json"
 _ARRAYS = ("doc_len", "term_offsets", "post_docs", "post_tf", "fwd_offsets", "fwd_terms")
-_READ_BLOCK = 1 << 22
 
 
 @dataclass
@@ -47,20 +47,8 @@ class StoredIndex:
     dead_ids: npt.NDArray[np.int64]
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, data: bytes | memoryview) -> dict[str, Any]:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return {"name": path.name, "size": len(data), "crc32": zlib.crc32(data)}
+    return {"name": path.name, "size": len(data), "crc32": write_file(path, data)}
 
 
 def _write_array(path: Path, array: npt.NDArray[Any]) -> dict[str, Any]:
@@ -132,11 +120,11 @@ def write_index(
         "tombstones": tomb_entry,
     }
     manifest = dict(body, checksum=_checksum(body))
-    _fsync_dir(directory)  # the new files' directory entries are durable before the switch
+    fsync_dir(directory)  # the new files' directory entries are durable before the switch
     tmp = directory / f"{MANIFEST}.{new_uid('tmp')}"
     _write_file(tmp, json.dumps(manifest, indent=1).encode("utf-8"))
     os.replace(tmp, directory / MANIFEST)
-    _fsync_dir(directory)
+    fsync_dir(directory)
     _collect_garbage(directory, manifest)
 
 
@@ -169,11 +157,7 @@ def _verify(path: Path, entry: dict[str, Any]) -> None:
     size = path.stat().st_size
     if size != entry["size"]:
         raise IndexCorrupt(f"index file {path} has {size} bytes, expected {entry['size']}")
-    crc = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(_READ_BLOCK):
-            crc = zlib.crc32(block, crc)
-    if crc != entry["crc32"]:
+    if file_crc32(path) != entry["crc32"]:
         raise IndexCorrupt(f"index file {path} fails its checksum (damaged or changed)")
 
 
