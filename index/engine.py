@@ -325,15 +325,14 @@ class Engine:
         params = self.params
         top_passages, _ = self._passages.top_k(terms, params.candidate_passages)
         top_sentences, _ = self._sentences.top_k(terms, params.candidate_sentences)
-        candidates = set(top_sentences.tolist())
-        for passage in top_passages.tolist():
-            segment, local = self._passage_at(passage)
-            first = segment.first_sentence + int(segment.arrays["passage_first_sentence"][local])
-            candidates.update(range(first, first + int(segment.arrays["passage_sentences"][local])))
-        if not candidates:
+        sentence_ids = np.unique(
+            np.concatenate(
+                (np.asarray(top_sentences, dtype=np.int64), self._sentences_in(top_passages))
+            )
+        )
+        if not sentence_ids.size:
             return [], terms
-        sentence_ids = np.fromiter(sorted(candidates), dtype=np.int64)
-        passage_ids = np.asarray([self._passage_of(s) for s in sentence_ids], dtype=np.int64)
+        passage_ids = self._passages_of(sentence_ids)
         sentence_scores = self._sentences.scores(terms, sentence_ids)
         unique_passages, inverse = np.unique(passage_ids, return_inverse=True)
         passage_scores = self._passages.scores(terms, unique_passages)[inverse]
@@ -343,20 +342,94 @@ class Engine:
         return self._rerank(question, terms, ranked), terms
 
     def _distinct(self, ids: np.ndarray, scores: np.ndarray) -> list[Answer]:
-        """Turn ranked sentence ids into answers, skipping repeats of the same sentence."""
+        """Turn ranked sentence ids into answers, skipping repeats of the same sentence.
+
+        The array look-ups are done for all candidates at once (numpy), and a paragraph
+        shared by several candidates is decoded once; only kept sentences become answers.
+        """
         seen: set[str] = set()
         ranked: list[Answer] = []
         limit = max(self.params.alternatives + 1, self.params.rerank_depth)
-        for sentence_id, score in zip(ids.tolist(), scores.tolist(), strict=True):
-            answer = self._answer(sentence_id, score)
-            key = " ".join(answer.sentence.casefold().split())
+        cols = self._locate(ids)
+        texts: dict[tuple[int, int], str] = {}
+        segments = self._segments
+        for score, seg, para, begin, end, number in zip(scores.tolist(), *cols, strict=True):
+            segment = segments[seg]
+            paragraph = texts.get((seg, para))
+            if paragraph is None:
+                paragraph = texts[seg, para] = segment.paragraph_text(para)
+            sentence = paragraph[begin:end]
+            key = " ".join(sentence.casefold().split())
             if key in seen:
                 continue
             seen.add(key)
-            ranked.append(answer)
+            arrays = segment.arrays
+            meta = segment.articles[int(arrays["para_article"][para])]
+            ranked.append(
+                Answer(
+                    sentence=sentence,
+                    score=float(score),
+                    article_id=meta.id,
+                    title=meta.title,
+                    source=meta.source,
+                    paragraph=int(arrays["para_number"][para]),
+                    sentence_index=number,
+                    paragraph_text=paragraph,
+                    published=meta.published,
+                    url=meta.url,
+                )
+            )
             if len(ranked) >= limit:
                 break
         return ranked
+
+    def _locate(self, ids: np.ndarray) -> tuple[list[int], ...]:
+        """For global sentence ids: (segment index, segment-local paragraph, start, end,
+        sentence number in its paragraph), each as a list, looked up segment by segment."""
+        ids = np.asarray(ids, dtype=np.int64)
+        seg = np.searchsorted(self._starts, ids, side="right") - 1
+        para = np.empty(ids.shape[0], dtype=np.int64)
+        begin = np.empty_like(para)
+        end = np.empty_like(para)
+        number = np.empty_like(para)
+        for index in np.unique(seg).tolist():
+            mask = seg == index
+            segment = self._segments[index]
+            arrays = segment.arrays
+            local = ids[mask] - segment.first_sentence
+            para[mask] = arrays["passage_para"][arrays["sentence_passage"][local]]
+            begin[mask] = arrays["sentence_start"][local]
+            end[mask] = arrays["sentence_end"][local]
+            number[mask] = arrays["sentence_number"][local]
+        return seg.tolist(), para.tolist(), begin.tolist(), end.tolist(), number.tolist()
+
+    def _passages_of(self, ids: np.ndarray) -> np.ndarray:
+        """Global passage id of each global sentence id (vectorised :meth:`_passage_of`)."""
+        seg = np.searchsorted(self._starts, ids, side="right") - 1
+        out = np.empty(ids.shape[0], dtype=np.int64)
+        for index in np.unique(seg).tolist():
+            mask = seg == index
+            segment = self._segments[index]
+            local = ids[mask] - segment.first_sentence
+            out[mask] = segment.first_passage + segment.arrays["sentence_passage"][local]
+        return out
+
+    def _sentences_in(self, passages: np.ndarray) -> np.ndarray:
+        """Global ids of all sentences of the given global passage ids."""
+        passages = np.asarray(passages, dtype=np.int64)
+        if not passages.size:
+            return np.zeros(0, dtype=np.int64)
+        seg = np.searchsorted(self._passage_starts, passages, side="right") - 1
+        first = np.empty(passages.shape[0], dtype=np.int64)
+        count = np.empty_like(first)
+        for index in np.unique(seg).tolist():
+            mask = seg == index
+            segment = self._segments[index]
+            local = passages[mask] - segment.first_passage
+            first[mask] = segment.first_sentence + segment.arrays["passage_first_sentence"][local]
+            count[mask] = segment.arrays["passage_sentences"][local]
+        starts = np.repeat(first - (np.cumsum(count) - count), count)
+        return starts + np.arange(int(count.sum()), dtype=np.int64)
 
     def _rerank(self, question: str, terms: list[str], ranked: list[Answer]) -> list[Answer]:
         """Re-order the head of the list on its score scaled to the best candidate's plus
@@ -544,10 +617,10 @@ def _stem_match(term: str, found: set[str]) -> bool:
     if len(term) < PREFIX_MIN or not term.isalpha():
         return False
     stem = term[:PREFIX_MIN]
-    return any(
-        word.startswith(stem) and _shared(term, word) >= min(len(term), len(word)) - 2
-        for word in found
-    )
+    for word in found:  # a plain loop: this runs for every candidate of every question
+        if word.startswith(stem) and _shared(term, word) >= min(len(term), len(word)) - 2:
+            return True
+    return False
 
 
 def _shared(a: str, b: str) -> int:
