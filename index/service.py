@@ -25,7 +25,6 @@ admin removed stays removed until its file changes.
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import logging
 import os
@@ -37,15 +36,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from config import Settings
 from index.articles import ArticleError, parse_article
 from index.durable import fsync_dir
 from index.engine import Engine, EngineParams
 from index.errors import IndexMissing, NewsdeskIndexError
-from index.extract import ExtractError, derived_id, html_to_article, id_from_filename
-from index.fetch import FetchError, fetch_url
+from index.intake import Intake, Prepared
 from index.records import (
     ActivityStats,
     AddOutcome,
@@ -62,7 +59,6 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".txt", ".html", ".htm")
 REBUILD_SHARE = 0.25  # a sync touching more than this share of articles rebuilds instead
 QUESTION_LOG_BATCH = 100  # questions are logged in batches: at most this many ...
 QUESTION_LOG_INTERVAL_S = 1.0  # ... or this old, so most answers never wait for an fsync
@@ -82,15 +78,6 @@ class ImportReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, stored id)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     unchanged: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """One add input turned into an article, or the reason it could not be."""
-
-    input: str
-    article: Article | None = None
-    reason: str | None = None
 
 
 class _ProcessLock:
@@ -134,6 +121,7 @@ class Desk:
         self._write_lock = threading.RLock()  # one writer at a time in this process
         self._engine_lock = threading.RLock()  # readers vs. in-place engine changes
         self._process_lock = _ProcessLock(settings.data_dir / "writer.lock")
+        self._intake = Intake(settings.max_article_bytes, settings.fetch_timeout_s)
         self._closed = False
         self._log_lock = threading.Lock()
         self._pending_questions: list[tuple[str, float, bool, str | None]] = []
@@ -493,119 +481,23 @@ class Desk:
         self, name: str, data: bytes, *, added_by: str, replace: bool = False
     ) -> AddOutcome:
         """Add one article from a file's bytes (.txt in FORMATS layout, or .html/.htm)."""
-        prepared = self._prepare_file(name, data)
+        prepared = self._intake.file(name, data)
         return self._add_prepared([prepared], added_by=added_by, replace=replace)[0]
 
     def add_url(self, url: str, *, added_by: str, replace: bool = False) -> AddOutcome:
         """Fetch an http(s) page and add the article it holds."""
-        prepared = self._prepare_url(url)
+        prepared = self._intake.url(url)
         return self._add_prepared([prepared], added_by=added_by, replace=replace)[0]
 
     def add_paths(
         self, inputs: Sequence[str | Path], *, added_by: str, replace: bool = False
     ) -> list[AddOutcome]:
         """Add files, folders of files, or URLs; one outcome per input (per file of a folder)."""
-        prepared: list[_Prepared] = []
-        for item in inputs:
-            text = str(item)
-            if "://" in text or text.lower().startswith(("http:", "https:")):
-                prepared.append(self._prepare_url(text))
-                continue
-            path = Path(text)
-            if path.is_dir():
-                files = sorted(
-                    p
-                    for p in path.iterdir()
-                    if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
-                )
-                if not files:
-                    prepared.append(_Prepared(text, reason="the folder holds no article files"))
-                prepared.extend(self._prepare_path(p, str(p)) for p in files)
-            else:
-                prepared.append(self._prepare_path(path, text))
+        prepared = self._intake.inputs(inputs)
         return self._add_prepared(prepared, added_by=added_by, replace=replace)
 
-    def _prepare_path(self, path: Path, shown: str) -> _Prepared:
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            return _Prepared(shown, reason="no such file")
-        except OSError as exc:
-            return _Prepared(shown, reason=f"cannot be read ({exc.strerror})")
-        if not path.is_file():
-            return _Prepared(shown, reason="not a regular file")
-        if size > self.settings.max_article_bytes:
-            return _Prepared(shown, reason=self._too_big())
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            return _Prepared(shown, reason=f"cannot be read ({exc.strerror})")
-        prepared = self._prepare_file(path.name, data)
-        return _Prepared(shown, prepared.article, prepared.reason)
-
-    def _too_big(self) -> str:
-        return f"larger than the limit of {self.settings.max_article_bytes / 1_000_000:g} MB"
-
-    def _prepare_file(self, name: str, data: bytes) -> _Prepared:
-        """Parse a .txt (FORMATS layout) or .html/.htm file's bytes into an article."""
-        if len(data) > self.settings.max_article_bytes:
-            return _Prepared(name, reason=self._too_big())
-        base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
-        suffix = "." + base.rsplit(".", 1)[-1] if "." in base else ""
-        try:
-            if suffix == ".txt":
-                return _Prepared(name, self._parse_text(name, data))
-            if suffix in (".html", ".htm"):
-                return _Prepared(name, html_to_article(data, name=name))
-        except ArticleError as exc:
-            return _Prepared(name, reason=exc.reason)
-        except ExtractError as exc:
-            return _Prepared(name, reason=str(exc))
-        shown = suffix or "no extension"
-        return _Prepared(name, reason=f"not an article file ({shown}); send .txt, .html or .htm")
-
-    @staticmethod
-    def _parse_text(name: str, data: bytes) -> Article:
-        """A FORMATS text file; an unusable file name gives an id from the headline instead."""
-        safe = id_from_filename(name)
-        if safe:
-            return parse_article(f"{safe}.txt", data)
-        article = parse_article("article.txt", data)
-        return dataclasses.replace(article, id=derived_id(article.title, article.content_hash()))
-
-    def _prepare_url(self, url: str) -> _Prepared:
-        try:
-            page = fetch_url(
-                url,
-                timeout_s=self.settings.fetch_timeout_s,
-                max_bytes=self.settings.max_article_bytes,
-            )
-        except FetchError as exc:
-            return _Prepared(url, reason=str(exc))
-        try:
-            if page.media_type == "text/plain":
-                path = unquote(urlsplit(page.url).path)
-                name = path.rsplit("/", 1)[-1] or "page"
-                stem = name[: -len(".txt")] if name.lower().endswith(".txt") else name
-                data = page.data
-                if page.charset and page.charset.replace("-", "") not in ("utf8", "usascii"):
-                    try:  # a declared legacy charset: read it as the server says
-                        data = data.decode(page.charset).encode("utf-8")
-                    except (LookupError, UnicodeDecodeError):
-                        return _Prepared(url, reason=f"the text is not valid {page.charset}")
-                article = self._parse_text(f"{stem}.txt", data)
-                if not article.url:
-                    article = dataclasses.replace(article, url=page.url)
-            else:
-                article = html_to_article(page.data, url=page.url)
-        except ArticleError as exc:
-            return _Prepared(url, reason=exc.reason)
-        except ExtractError as exc:
-            return _Prepared(url, reason=str(exc))
-        return _Prepared(url, article)
-
     def _add_prepared(
-        self, prepared: Sequence[_Prepared], *, added_by: str, replace: bool
+        self, prepared: Sequence[Prepared], *, added_by: str, replace: bool
     ) -> list[AddOutcome]:
         """Commit the good articles in one transaction, then index them and save the index."""
         outcomes: list[AddOutcome | None] = [None] * len(prepared)
