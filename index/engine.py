@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.bm25 import BM25Index, BM25Params
+from index.build_pool import laid_batches
+from index.build_pool import workers as build_workers
 from index.durable import replace_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
 from index.evidence import (
@@ -147,16 +149,23 @@ class Engine:
         engine = cls(params)
         passage_docs: list[list[str]] = []
         total = len(unique)
+        names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]
 
         def sentence_docs() -> Iterator[list[str]]:
-            """Lay articles out batch by batch, streaming sentence token lists to the BM25
-            builder so they never all sit in memory at once."""
-            for start in range(0, max(total, 1), BUILD_BATCH):
-                laid = engine._lay_out(unique[start : start + BUILD_BATCH])
+            """Lay articles out batch by batch (on worker processes when there are cores to
+            spare), streaming sentence token lists to the BM25 builder so they never all
+            sit in memory at once."""
+            done = 0
+            batches = laid_batches(
+                unique, names, BUILD_BATCH, params.max_passage_sentences, build_workers()
+            )
+            for laid in batches:
+                engine._place(laid.segment)
                 passage_docs.extend(laid.passage_docs)
                 engine._attach(laid.segment)
+                done += len(laid.segment.articles)
                 if progress:
-                    progress(min(start + BUILD_BATCH, total), total)
+                    progress(done, total)
                 yield from laid.sentence_docs
 
         engine._sentences = BM25Index.build(sentence_docs(), params.bm25)
@@ -166,15 +175,21 @@ class Engine:
 
     def _lay_out(self, articles: Sequence[Article]) -> LaidOut:
         laid = lay_out(
-            f"seg-{uuid.uuid4().hex[:12]}",
+            _segment_name(),
             articles,
-            first_passage=self._next_passage,
-            first_sentence=self._next_sentence,
+            first_passage=0,
+            first_sentence=0,
             max_passage_sentences=self.params.max_passage_sentences,
         )
-        self._next_passage += laid.segment.n_passages
-        self._next_sentence += laid.segment.n_sentences
+        self._place(laid.segment)
         return laid
+
+    def _place(self, segment: Segment) -> None:
+        """Give a segment laid out at id 0 the next free passage and sentence ids."""
+        segment.first_passage = self._next_passage
+        segment.first_sentence = self._next_sentence
+        self._next_passage += segment.n_passages
+        self._next_sentence += segment.n_sentences
 
     def _attach(self, segment: Segment) -> None:
         index = len(self._segments)
@@ -602,6 +617,10 @@ class Engine:
         clone.__dict__.update(self.__dict__)
         clone.params = replace(params, bm25=self.params.bm25)
         return clone
+
+
+def _segment_name() -> str:
+    return f"seg-{uuid.uuid4().hex[:12]}"
 
 
 def _pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
