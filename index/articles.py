@@ -8,15 +8,12 @@ names it; loading a folder skips bad files and keeps the rest.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from index.records import Article
 
 log = logging.getLogger(__name__)
 
-MAX_ID_LENGTH = 128
-_SAFE_ID = re.compile(r"[^\w.-]+", re.UNICODE)
 _KNOWN_KEYS = ("title", "source", "url", "published", "author")
 
 
@@ -30,16 +27,13 @@ class ArticleError(ValueError):
 
 
 def article_id_from_name(name: str) -> str:
-    """The article id of a file name: the base name without ``.txt``, made safe.
+    """The article id of a file name: the base name without ``.txt``, exactly (FORMATS).
 
-    Path separators, leading dots and odd characters are replaced so an id can never escape
-    a folder or hide a file.
+    Fixtures name articles by their file names, so nothing is rewritten here; files that
+    arrive by upload or URL get a sanitised name first (``index.extract.id_from_filename``).
     """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    if base.lower().endswith(".txt"):
-        base = base[: -len(".txt")]
-    safe = _SAFE_ID.sub("_", base).lstrip(".-_")
-    return safe[:MAX_ID_LENGTH]
+    base = name.rsplit("/", 1)[-1]
+    return base[: -len(".txt")] if base.lower().endswith(".txt") else base
 
 
 def _decode(name: str, data: bytes) -> str:

@@ -101,13 +101,19 @@ def test_shipped_seed_parses() -> None:
     [
         ("000_abc.txt", "000_abc"),
         ("dir/sub/story.txt", "story"),
-        ("..\\..\\evil.txt", "evil"),
-        (".hidden.txt", "hidden"),
-        ("spaces and ümlauts.txt", "spaces_and_ümlauts"),
+        ("spaces and ümlauts (1).txt", "spaces and ümlauts (1)"),
+        ("v2.final.txt", "v2.final"),
     ],
 )
-def test_article_ids_are_safe(name: str, expected: str) -> None:
+def test_article_id_is_the_file_name_without_txt(name: str, expected: str) -> None:
     assert article_id_from_name(name) == expected
+
+
+def test_odd_file_names_keep_their_ids_in_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "Breaking news (update 2).txt").write_bytes(b"Head\nSrc\nText.\n")
+    articles, refused = load_folder(tmp_path)
+    assert refused == []
+    assert [a.id for a in articles] == ["Breaking news (update 2)"]
 
 
 def test_content_hash_ignores_the_id_and_white_space(tmp_path: Path) -> None:
