@@ -25,6 +25,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -590,18 +591,29 @@ class Engine:
         if manifest.get("max_passage_sentences") != params.max_passage_sentences:
             raise IndexVersionMismatch("index was built with another passage size")
         engine = cls(params)
-        try:
-            engine._sentences = BM25Index.load(directory / SENTENCE_INDEX, params.bm25)
-            engine._passages = BM25Index.load(directory / PASSAGE_INDEX, params.bm25)
-            for entry in manifest["segments"]:
-                segment = Segment.load(directory / SEGMENTS, entry)
-                segment.dead = set(entry.get("dead", []))
-                engine._attach(segment)
-            engine._next_passage = int(manifest["next_passage"])
-            engine._next_sentence = int(manifest["next_sentence"])
-            engine.indexed_at = manifest.get("indexed_at")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise IndexCorrupt(f"index manifest is malformed: {exc}") from None
+        # Segment files are read and checksummed on threads (file reads and zlib release the
+        # GIL) while the BM25 indexes load.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pending: list[Future[Segment]] = []
+            try:
+                pending = [
+                    pool.submit(Segment.load, directory / SEGMENTS, entry)
+                    for entry in manifest["segments"]
+                ]
+                engine._sentences = BM25Index.load(directory / SENTENCE_INDEX, params.bm25)
+                engine._passages = BM25Index.load(directory / PASSAGE_INDEX, params.bm25)
+                for entry, future in zip(manifest["segments"], pending, strict=True):
+                    segment = future.result()
+                    segment.dead = set(entry.get("dead", []))
+                    engine._attach(segment)
+                engine._next_passage = int(manifest["next_passage"])
+                engine._next_sentence = int(manifest["next_sentence"])
+                engine.indexed_at = manifest.get("indexed_at")
+            except (KeyError, TypeError, ValueError) as exc:
+                raise IndexCorrupt(f"index manifest is malformed: {exc}") from None
+            finally:
+                for future in pending:  # on an error, do not read what is left
+                    future.cancel()
         if (
             engine._sentences.n_docs != manifest.get("sentences")
             or engine._passages.n_docs != manifest.get("passages")
