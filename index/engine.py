@@ -654,6 +654,14 @@ def _stem_match(term: str, found: set[str]) -> bool:
     return False
 
 
+def _cousin_among(term: str, stem: str, words: Iterable[str]) -> bool:
+    """:func:`_stem_match` for a term already known to qualify, with its stem given."""
+    for word in words:
+        if word.startswith(stem) and _shared(term, word) >= min(len(term), len(word)) - 2:
+            return True
+    return False
+
+
 def _shared(a: str, b: str) -> int:
     """Length of the common prefix of ``a`` and ``b``."""
     n = 0
@@ -705,6 +713,8 @@ class _Cues:
     pairs: frozenset[tuple[str, str]]
     focus: tuple[tuple[str, ...], ...]
     params: EngineParams
+    stems: tuple[tuple[str, str], ...] = ()  # (term, stem) of ``plain`` terms that may match
+    # by prefix (see _stem_match), in ``plain``'s iteration order
 
     @classmethod
     def of(
@@ -713,16 +723,18 @@ class _Cues:
         unique = list(dict.fromkeys(terms))
         plus = params.bm25.delta if params.bm25.variant == "plus" else 0.0
         kind = expected_type(question)
+        plain = frozenset(unique) - name_terms(question)
         return cls(
             kind=kind,
             unit=expected_unit(question) if kind == "number" else None,
             why=asks_reason(question),
             terms=frozenset(unique),
             weights={t: max(idf(t), 0.0) * (1.0 + plus) for t in unique},
-            plain=frozenset(unique) - name_terms(question),
+            plain=plain,
             pairs=frozenset(_pairs(terms)),
             focus=tuple(tuple(f) for f in measure_words(question)),
             params=params,
+            stems=tuple((t, t[:PREFIX_MIN]) for t in plain if len(t) >= PREFIX_MIN and t.isalpha()),
         )
 
     def bonus(self, answer: Answer, top: float) -> float:
@@ -737,7 +749,7 @@ class _Cues:
         type_weight = TYPE_WEIGHTS.get(self.kind, 0.0)
         if type_weight and novel_of_type(answer.sentence, self.kind, set(self.terms)):
             bonus += type_weight
-        if self.pairs and p.proximity_weight:
+        if self.pairs and p.proximity_weight and any(a in found for a, _ in self.pairs):
             bonus += p.proximity_weight * len(self.pairs & _pairs(tokens)) / len(self.pairs)
         if self.focus and p.focus_weight and self.kind != "any":
             hits = sum(any(t in found for t in f) for f in self.focus)
@@ -746,9 +758,10 @@ class _Cues:
             bonus += p.unit_weight
         if self.why and p.reason_weight and gives_reason(answer.sentence, set(self.terms)):
             bonus += p.reason_weight
-        if p.prefix_weight:
-            cousins = found - self.terms
-            missed = [t for t in self.plain if t not in found and _stem_match(t, cousins)]
+        missing = [(t, stem) for t, stem in self.stems if t not in found]
+        if p.prefix_weight and missing:  # otherwise the bonus below is 0.0
+            cousins = [w for w in found - self.terms if len(w) >= PREFIX_MIN]
+            missed = [t for t, stem in missing if _cousin_among(t, stem, cousins)]
             bonus += p.prefix_weight * sum(self.weights[t] for t in missed) / top
         return bonus
 
