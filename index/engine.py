@@ -36,6 +36,7 @@ import numpy as np
 from index.bm25 import BM25Index, BM25Params
 from index.build_pool import laid_batches
 from index.build_pool import workers as build_workers
+from index.build_stream import BackgroundBuild
 from index.durable import replace_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
 from index.evidence import (
@@ -148,29 +149,32 @@ class Engine:
         """Index ``articles`` from scratch (later duplicates of an id replace earlier ones)."""
         unique = list({a.id: a for a in articles}.values())
         engine = cls(params)
-        passage_docs: list[list[str]] = []
         total = len(unique)
         names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]
+        passages = BackgroundBuild(params.bm25)
 
         def sentence_docs() -> Iterator[list[str]]:
             """Lay articles out batch by batch (on worker processes when there are cores to
-            spare), streaming sentence token lists to the BM25 builder so they never all
-            sit in memory at once."""
+            spare), streaming sentence token lists to the BM25 builder and passage token
+            lists to the passage builder's thread, so they never all sit in memory."""
             done = 0
             batches = laid_batches(
                 unique, names, BUILD_BATCH, params.max_passage_sentences, build_workers()
             )
             for laid in batches:
                 engine._place(laid.segment)
-                passage_docs.extend(laid.passage_docs)
+                passages.feed(laid.passage_docs)
                 engine._attach(laid.segment)
                 done += len(laid.segment.articles)
                 if progress:
                     progress(done, total)
                 yield from laid.sentence_docs
 
-        engine._sentences = BM25Index.build(sentence_docs(), params.bm25)
-        engine._passages = BM25Index.build(passage_docs, params.bm25)
+        try:
+            engine._sentences = BM25Index.build(sentence_docs(), params.bm25)
+        finally:
+            passages.close()
+        engine._passages = passages.finish()
         engine._touch()
         return engine
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from testpaths import FIXTURES, SEEDS
 
 import index.build_pool as build_pool
 import index.engine as engine_module
 from index.articles import load_folder
+from index.bm25 import BM25Index, BM25Params
+from index.build_stream import BackgroundBuild
 from index.engine import Engine, EngineParams
 from index.records import Article
 
@@ -47,3 +51,27 @@ def test_parallel_build_equals_serial_build(monkeypatch: pytest.MonkeyPatch) -> 
     assert serial.fingerprint() == parallel.fingerprint()
     for question in QUESTIONS:
         assert serial.ask(question).to_json() == parallel.ask(question).to_json()
+
+
+def test_background_build_equals_direct_build() -> None:
+    docs = [["bridge", "cable", "bridge"], ["missile", "range"], [], ["cable", "steel"]] * 50
+    background = BackgroundBuild(BM25Params())
+    for start in range(0, len(docs), 7):
+        background.feed(docs[start : start + 7])
+    built = background.finish()
+    direct = BM25Index.build(docs, BM25Params())
+    for query in (["bridge"], ["cable", "steel"], ["range", "bridge"]):
+        ids, scores = built.top_k(query, 20)
+        want_ids, want_scores = direct.top_k(query, 20)
+        assert ids.tolist() == want_ids.tolist()
+        assert scores.tolist() == want_scores.tolist()
+
+
+def test_background_build_hands_its_error_to_the_caller() -> None:
+    background = BackgroundBuild(BM25Params())
+    background.feed(["not a token list"])  # type: ignore[list-item]  # the error under test
+    for _ in range(10):  # the builder thread must not block the feeder after failing
+        with contextlib.suppress(TypeError):
+            background.feed([["word"]])
+    with pytest.raises(TypeError, match="sequence of tokens"):
+        background.finish()
