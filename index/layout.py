@@ -281,7 +281,6 @@ def concat_segments(name: str, segments: Sequence[Segment]) -> Segment:
     offsets = {"articles": 0, "paras": 0, "passages": 0, "sentences": 0, "blob": 0}
     articles: list[ArticleMeta] = []
     dead: set[int] = set()
-    blob = bytearray()
     for segment in segments:
         for key in _ARRAYS:
             array = segment.arrays[key]
@@ -289,12 +288,11 @@ def concat_segments(name: str, segments: Sequence[Segment]) -> Segment:
             parts[key].append(array + offsets[shift] if shift else array)
         dead.update(local + offsets["articles"] for local in segment.dead)
         articles.extend(segment.articles)
-        blob += bytes(segment.blob)
         offsets["articles"] += len(segment.articles)
         offsets["paras"] += int(segment.arrays["para_article"].shape[0])
         offsets["passages"] += segment.n_passages
         offsets["sentences"] += segment.n_sentences
-        offsets["blob"] = len(blob)
+        offsets["blob"] += len(segment.blob)
     arrays = {
         key: np.concatenate(chunks).astype(np.int64 if key == "para_offset" else I32)
         for key, chunks in parts.items()
@@ -305,6 +303,6 @@ def concat_segments(name: str, segments: Sequence[Segment]) -> Segment:
         first_passage=segments[0].first_passage,
         first_sentence=segments[0].first_sentence,
         arrays=arrays,
-        blob=bytes(blob),
+        blob=b"".join(segment.blob for segment in segments),  # one copy of the text
         dead=dead,
     )
