@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -151,6 +152,11 @@ class Engine:
         engine = cls(params)
         total = len(unique)
         names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]
+        # Forking a process that runs other threads (the bot) risks a child that inherits a
+        # lock held by another thread; builds started on a lone thread (the command line,
+        # start-up) lay out in parallel, the others serially. Decided before our own
+        # builder thread starts.
+        workers = build_workers() if _lone_thread() else 0
         passages = BackgroundBuild(params.bm25)
 
         def sentence_docs() -> Iterator[list[str]]:
@@ -159,7 +165,7 @@ class Engine:
             lists to the passage builder's thread, so they never all sit in memory."""
             done = 0
             batches = laid_batches(
-                unique, names, BUILD_BATCH, params.max_passage_sentences, build_workers()
+                unique, names, BUILD_BATCH, params.max_passage_sentences, workers
             )
             for laid in batches:
                 engine._place(laid.segment)
@@ -768,6 +774,11 @@ class _Cues:
             missed = [t for t, stem in missing if _cousin_among(t, stem, cousins)]
             bonus += p.prefix_weight * sum(self.weights[t] for t in missed) / top
         return bonus
+
+
+def _lone_thread() -> bool:
+    """Whether this process runs no other thread, so forking build workers is safe."""
+    return threading.active_count() == 1
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def articles() -> list[Article]:
 def build(monkeypatch: pytest.MonkeyPatch, workers: int) -> Engine:
     monkeypatch.setattr(engine_module, "BUILD_BATCH", 1)
     monkeypatch.setattr(engine_module, "build_workers", lambda: workers)
+    monkeypatch.setattr(engine_module, "_lone_thread", lambda: True)  # pytest may run threads
     monkeypatch.setattr(build_pool, "MIN_BATCHES", 1)
     return Engine.build(articles(), EngineParams())
 
@@ -75,3 +76,17 @@ def test_background_build_hands_its_error_to_the_caller() -> None:
             background.feed([["word"]])
     with pytest.raises(TypeError, match="sequence of tokens"):
         background.finish()
+
+
+def test_no_worker_processes_are_forked_from_a_threaded_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bot runs threads: its builds must lay out in-process, never fork."""
+    monkeypatch.setattr(engine_module, "_lone_thread", lambda: False)
+
+    def must_not_ask() -> int:
+        raise AssertionError("build_workers consulted in a threaded process")
+
+    monkeypatch.setattr(engine_module, "build_workers", must_not_ask)
+    engine = Engine.build(articles(), EngineParams())
+    assert engine.stats().articles == len(articles())
