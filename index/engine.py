@@ -18,7 +18,6 @@ named, a stated cause for "why", adjacent question word pairs, and derivational 
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -53,7 +52,7 @@ from index.evidence import (
     novel_of_type,
 )
 from index.layout import LaidOut, Segment, concat_segments, lay_out
-from index.records import Answer, Article, CorpusStats, Response
+from index.records import Answer, Article, CorpusStats, Response, corpus_fingerprint
 from index.spelling import correct_word
 from index.text import question_words, split_sentences, tokenize
 
@@ -267,10 +266,7 @@ class Engine:
 
     def fingerprint(self) -> str:
         """Order-independent digest of the indexed (id, content hash) pairs."""
-        digest = hashlib.sha256()
-        for article_id, content_hash in sorted(self._hashes()):
-            digest.update(f"{article_id}\x1f{content_hash}\n".encode())
-        return digest.hexdigest()
+        return corpus_fingerprint(self._hashes())
 
     def _hashes(self) -> Iterable[tuple[str, str]]:
         for article_id, where in self._where.items():
