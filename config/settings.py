@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     candidate_passages: int = Field(
         default=30, ge=1, le=1000, description="Passages whose sentences compete for the answer."
     )
+    candidate_sentences: int = Field(
+        default=10, ge=0, le=1000, description="Best single sentences added to the candidates."
+    )
     alternatives: int = Field(default=9, ge=0, le=50, description="Alternatives kept per answer.")
     answer_threshold: float = Field(
         default=0.3, ge=0, le=1, description="Decline when answer confidence is below this."

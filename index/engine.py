@@ -89,7 +89,7 @@ class EngineParams:
     bm25: BM25Params = field(default_factory=BM25Params)
     paragraph_weight: float = 0.5
     candidate_passages: int = 30
-    candidate_sentences: int = 50
+    candidate_sentences: int = 10  # best sentences added to those of the best passages
     alternatives: int = 9
     answer_threshold: float = 0.3
     max_passage_sentences: int = 8
@@ -113,6 +113,7 @@ class EngineParams:
             ),
             paragraph_weight=settings.paragraph_weight,
             candidate_passages=settings.candidate_passages,
+            candidate_sentences=settings.candidate_sentences,
             alternatives=settings.alternatives,
             answer_threshold=settings.answer_threshold,
             max_passage_sentences=settings.max_passage_sentences,
