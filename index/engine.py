@@ -22,11 +22,10 @@ import itertools
 import json
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,7 +138,6 @@ class Engine:
         self._passage_starts = np.zeros(0, dtype=np.int64)
         self._next_passage = 0
         self._next_sentence = 0
-        self._dirty_removals = False
         self.indexed_at: str | None = None
 
     # --- building -----------------------------------------------------------------------------
@@ -224,7 +222,6 @@ class Engine:
         self._passages.remove(range(p0, p0 + int(arrays["article_passages"][where.local])))
         self._sentences.remove(range(s0, s0 + int(arrays["article_sentences"][where.local])))
         segment.dead.add(where.local)
-        self._dirty_removals = True
 
     def add(self, articles: Sequence[Article]) -> None:
         """Index more articles without a rebuild; an article with a known id replaces it."""
@@ -579,7 +576,6 @@ class Engine:
         for stale in seg_dir.glob("seg-*"):
             if stale.name not in live:
                 stale.unlink(missing_ok=True)
-        self._dirty_removals = False
 
     @classmethod
     def load(cls, directory: Path, params: EngineParams) -> Engine:
@@ -629,13 +625,6 @@ class Engine:
         ):
             raise IndexCorrupt("index files are out of step with each other (interrupted save?)")
         return engine
-
-    def with_params(self, params: EngineParams) -> Engine:
-        """The same index answering with other ranking parameters (for tuning)."""
-        clone = Engine.__new__(Engine)
-        clone.__dict__.update(self.__dict__)
-        clone.params = replace(params, bm25=self.params.bm25)
-        return clone
 
 
 def _segment_name() -> str:
@@ -789,10 +778,3 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise IndexCorrupt(f"{path} is not a JSON object")
     return data
-
-
-def timed_ask(engine: Engine, question: str) -> tuple[Response, float]:
-    """Answer and measure the time taken in milliseconds."""
-    start = time.perf_counter()
-    response = engine.ask(question)
-    return response, (time.perf_counter() - start) * 1000.0

@@ -25,15 +25,7 @@ _DATE = re.compile(
     r"(?:\d{1,2}(?:am|pm|\.\d\d))|o'clock|week|month|year)s?\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter|double|twice|"
-    r"triple)\b",
-    re.IGNORECASE,
-)
-_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zà-ÿ]+|\b[A-Z]{2,}\b")
 
-ANSWER_TYPES = ("number", "date", "name", "any")
 
 _MEASURES = (
     r"percentage|share|proportion|number|amount|price|cost|age|rate|score|scoreline|range|"
@@ -62,17 +54,6 @@ def expected_type(question: str) -> str:
     if _NAME_Q.search(q):
         return "name"
     return "any"
-
-
-def has_type(sentence: str, kind: str) -> bool:
-    """Whether ``sentence`` contains something of the ``kind`` asked for."""
-    if kind == "number":
-        return bool(_NUMBER.search(sentence))
-    if kind == "date":
-        return bool(_DATE.search(sentence))
-    if kind == "name":
-        return bool(_NAME.search(sentence))
-    return True
 
 
 _NUMBER_TOKEN = re.compile(
