@@ -143,15 +143,21 @@ def latencies(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[float]:
     return out
 
 
+def fresh_dir(path: str) -> Path:
+    """``path`` with whatever an earlier run left there removed, ready for a save."""
+    target = Path(path)
+    if target.exists():
+        shutil.rmtree(target)
+    return target
+
+
 # ----------------------------------------------------------------------------- Newsdesk bm25
 def task_bm25_build(args: dict[str, Any]) -> dict[str, Any]:
     docs, _ = load_tokens(Path(args["cache"]))
     rss_input = rss_mb()  # the token lists handed to build (the caller's memory)
     params = BM25Params(variant=args["variant"])
     index, t_build = timed(lambda: BM25Index.build(docs, params))
-    target = Path(args["index"])
-    if target.exists():
-        shutil.rmtree(target)
+    target = fresh_dir(args["index"])
     _, t_save = timed(lambda: index.save(target))
     return {
         "build_s": t_build,
@@ -200,9 +206,7 @@ def task_engine_build(args: dict[str, Any]) -> dict[str, Any]:
     (articles, _), t_parse = timed(lambda: load_folder(Path(args["folder"])))
     params = EngineParams(bm25=BM25Params(variant=args["variant"]))
     engine, t_build = timed(lambda: Engine.build(articles, params))
-    target = Path(args["index"])
-    if target.exists():
-        shutil.rmtree(target)
+    target = fresh_dir(args["index"])
     _, t_save = timed(lambda: engine.save(target))
     return {
         "parse_s": t_parse,
@@ -333,9 +337,7 @@ def task_bm25s(args: dict[str, Any]) -> dict[str, Any]:
     retriever.index(docs, show_progress=False)
     t_build = time.perf_counter() - t0
     rss_build = peak_rss_mb()
-    target = Path(args["index"])
-    if target.exists():
-        shutil.rmtree(target)
+    target = fresh_dir(args["index"])
     retriever.save(str(target))
     loaded, t_load = timed(lambda: bm25s.BM25.load(str(target), mmap=True))
     k = min(K, len(docs))
