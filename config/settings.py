@@ -108,7 +108,10 @@ class Settings(BaseSettings):
         default=30, ge=1, le=1000, description="Passages whose sentences compete for the answer."
     )
     candidate_sentences: int = Field(
-        default=10, ge=0, le=1000, description="Best single sentences added to the candidates."
+        default=0,
+        ge=0,
+        le=1000,
+        description="Best single sentences added to those of the best passages (0: none).",
     )
     alternatives: int = Field(default=9, ge=0, le=50, description="Alternatives kept per answer.")
     answer_threshold: float = Field(

@@ -88,7 +88,7 @@ class EngineParams:
     bm25: BM25Params = field(default_factory=BM25Params)
     paragraph_weight: float = 0.5
     candidate_passages: int = 30
-    candidate_sentences: int = 10  # best sentences added to those of the best passages
+    candidate_sentences: int = 0  # best sentences added to those of the best passages
     alternatives: int = 9
     answer_threshold: float = 0.3
     max_passage_sentences: int = 8
@@ -344,7 +344,11 @@ class Engine:
             return [], terms
         params = self.params
         top_passages, _ = self._passages.top_k(terms, params.candidate_passages)
-        top_sentences, _ = self._sentences.top_k(terms, params.candidate_sentences)
+        top_sentences = (
+            self._sentences.top_k(terms, params.candidate_sentences)[0]
+            if params.candidate_sentences
+            else np.zeros(0, dtype=np.int64)
+        )
         sentence_ids = np.unique(
             np.concatenate(
                 (np.asarray(top_sentences, dtype=np.int64), self._sentences_in(top_passages))
