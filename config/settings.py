@@ -121,6 +121,19 @@ class Settings(BaseSettings):
         default=8, ge=1, le=100, description="Long paragraphs are split into windows this long."
     )
 
+    # --- Search backend (index/backends) ---------------------------------------------------
+    search_backend: Literal["embedded", "sphinx"] = Field(
+        default="embedded",
+        description="embedded: the built-in index; sphinx: Sphinx/Manticore shards (SHARDS).",
+    )
+    shards: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated host:port SphinxQL addresses of the shards, in order.",
+    )
+    shard_timeout_s: float = Field(
+        default=2.0, gt=0, le=60, description="Connect and read timeout for one shard."
+    )
+
     # --- Operations -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
@@ -137,6 +150,39 @@ class Settings(BaseSettings):
                 ids.append(int(part))
             return frozenset(ids)
         return value
+
+    @field_validator("shards", mode="before")
+    @classmethod
+    def _parse_shards(cls, value: object) -> object:
+        """Accept ``"h1:9306, h2:9306"``; each entry must be host:port with a valid port."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            return value
+        shards = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            host, _, port = item.rpartition(":")
+            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise ValueError(f"{item!r} is not host:port")
+            shards.append(item)
+        if len(set(shards)) != len(shards):
+            raise ValueError("a shard address is listed twice")
+        return tuple(shards)
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> Settings:
+        if self.search_backend == "sphinx":
+            if not self.shards:
+                raise ValueError(
+                    "NEWSDESK_SEARCH_BACKEND=sphinx needs NEWSDESK_SHARDS=host:port,..."
+                )
+            if self.candidate_sentences:
+                raise ValueError(
+                    "NEWSDESK_CANDIDATE_SENTENCES must be 0 with the sphinx backend "
+                    "(it retrieves passages only)"
+                )
+        return self
 
     @field_validator("telegram_api_url")
     @classmethod

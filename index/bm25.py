@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from index import bm25_formula as formula
 from index import bm25_kernels as kernels
 from index.bm25_segment import Segment, TermIds, build_segment, merge_segments
 from index.bm25_store import read_index, write_index
@@ -232,8 +233,8 @@ class BM25Index:
     def _idf_of(self, df: int) -> float:
         n = self._n_live
         if self.params.variant == "plus":
-            return math.log((n + 1) / df)
-        idf = math.log(n - df + 0.5) - math.log(df + 0.5)
+            return formula.plus_idf(n, df)
+        idf = formula.okapi_raw_idf(n, df)
         return idf if idf >= 0 else self.params.epsilon * self._average_idf()
 
     def _average_idf(self) -> float:
@@ -243,19 +244,18 @@ class BM25Index:
             per_df = np.bincount(self._df)
             per_df[0] = 0
             dfs = np.flatnonzero(per_df)
-            terms = int(per_df.sum())
-            total = math.fsum(
-                int(per_df[d]) * (math.log(n - int(d) + 0.5) - math.log(int(d) + 0.5)) for d in dfs
+            self._avg_idf_cache = formula.okapi_average_idf(
+                n, ((int(d), int(per_df[d])) for d in dfs)
             )
-            self._avg_idf_cache = total / terms if terms else 0.0
         return self._avg_idf_cache
 
     def _k(self) -> F64:
         """Per document: k1 * (1 - b + b * dl / avgdl), the length part of the denominator."""
         if self._k_cache is None or self._k_cache.shape[0] != self._next_id:
             p = self.params
-            avgdl = self.avgdl or 1.0
-            self._k_cache = p.k1 * (1 - p.b + p.b * self._doc_len.astype(np.float64) / avgdl)
+            self._k_cache = formula.length_k(
+                p.k1, p.b, self._doc_len.astype(np.float64), self.avgdl
+            )
             nonempty = self._doc_len > 0
             self._k_min = float(self._k_cache[nonempty].min()) if nonempty.any() else 0.0
         return self._k_cache

@@ -28,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -117,6 +117,28 @@ class EngineParams:
             answer_threshold=settings.answer_threshold,
             max_passage_sentences=settings.max_passage_sentences,
         )
+
+
+class TermStats(Protocol):
+    """Collection statistics the answering part reads (BM25Index has them; so do the
+    statistics a sharded backend keeps for all its shards)."""
+
+    @property
+    def n_docs(self) -> int: ...
+
+    def doc_freq(self, term: str) -> int: ...
+
+    def idf(self, term: str) -> float: ...
+
+
+def answer_key(sentence: str) -> str:
+    """What makes two candidate sentences the same answer (case and spacing ignored)."""
+    return " ".join(sentence.casefold().split())
+
+
+def candidate_limit(params: EngineParams) -> int:
+    """How many distinct candidates retrieval keeps: the answer, alternatives, rerank depth."""
+    return max(params.alternatives + 1, params.rerank_depth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +351,8 @@ class Engine:
         """The question's index terms, with unknown words repaired when one edit away."""
         terms: list[str] = []
         for raw, word_terms in question_words(question):
-            if len(word_terms) == 1 and not self._sentences.doc_freq(word_terms[0]):
-                fixed = correct_word(raw, self._sentences.doc_freq)
+            if len(word_terms) == 1 and not self._sentence_stats().doc_freq(word_terms[0]):
+                fixed = correct_word(raw, self._sentence_stats().doc_freq)
                 if fixed:
                     terms.append(fixed)
                     continue
@@ -340,8 +362,20 @@ class Engine:
     def rank(self, question: str) -> tuple[list[Answer], list[str]]:
         """Candidate answers for ``question``, best first, distinct sentences only."""
         terms = self.query_terms(question)
-        if not terms or not self._where:
+        if not terms:
             return [], terms
+        return self._rerank(question, terms, self._retrieve(terms)), terms
+
+    def _sentence_stats(self) -> TermStats:
+        """Sentence collection statistics (N, df, idf) for spelling, cues and evidence; a
+        sharded backend returns the ones it keeps for all shards."""
+        return self._sentences
+
+    def _retrieve(self, terms: list[str]) -> list[Answer]:
+        """Retrieval, the part a backend replaces (:mod:`index.backends`): distinct candidate
+        sentences best first, each scored its BM25 plus ``paragraph_weight`` x its passage's."""
+        if not self._where:
+            return []
         params = self.params
         top_passages, _ = self._passages.top_k(terms, params.candidate_passages)
         top_sentences = (
@@ -355,15 +389,14 @@ class Engine:
             )
         )
         if not sentence_ids.size:
-            return [], terms
+            return []
         passage_ids = self._passages_of(sentence_ids)
         sentence_scores = self._sentences.scores(terms, sentence_ids)
         unique_passages, inverse = np.unique(passage_ids, return_inverse=True)
         passage_scores = self._passages.scores(terms, unique_passages)[inverse]
         fused = sentence_scores + params.paragraph_weight * passage_scores
         order = np.lexsort((sentence_ids, -fused))
-        ranked = self._distinct(sentence_ids[order], fused[order])
-        return self._rerank(question, terms, ranked), terms
+        return self._distinct(sentence_ids[order], fused[order])
 
     def _distinct(self, ids: np.ndarray, scores: np.ndarray) -> list[Answer]:
         """Turn ranked sentence ids into answers, skipping repeats of the same sentence.
@@ -373,7 +406,7 @@ class Engine:
         """
         seen: set[str] = set()
         ranked: list[Answer] = []
-        limit = max(self.params.alternatives + 1, self.params.rerank_depth)
+        limit = candidate_limit(self.params)
         cols = self._locate(ids)
         texts: dict[tuple[int, int], str] = {}
         segments = self._segments
@@ -383,7 +416,7 @@ class Engine:
             if paragraph is None:
                 paragraph = texts[seg, para] = segment.paragraph_text(para)
             sentence = paragraph[begin:end]
-            key = " ".join(sentence.casefold().split())
+            key = answer_key(sentence)
             if key in seen:
                 continue
             seen.add(key)
@@ -461,7 +494,7 @@ class Engine:
         question asks for, word order, and words that differ only in their suffix."""
         if not ranked:
             return ranked
-        cues = _Cues.of(question, terms, self._sentences.idf, self.params)
+        cues = _Cues.of(question, terms, self._sentence_stats().idf, self.params)
         top = ranked[0].score or 1.0
         head = ranked[: self.params.rerank_depth]
         keyed = [(answer.score / top + cues.bonus(answer, top), i) for i, answer in enumerate(head)]
@@ -472,10 +505,11 @@ class Engine:
         """What supports ``answer`` as the answer to ``question`` (for the decline rule)."""
         unique_terms = list(dict.fromkeys(terms))
         plain = [t for t in unique_terms if t not in name_terms(question)]
-        ceiling = float(np.log(max(self._sentences.n_docs, 1) + 1.0))
-        known = [self._sentences.doc_freq(t) > 0 for t in unique_terms]
+        stats = self._sentence_stats()
+        ceiling = float(np.log(max(stats.n_docs, 1) + 1.0))
+        known = [stats.doc_freq(t) > 0 for t in unique_terms]
         weights = [
-            max(self._sentences.idf(t), 0.0) if k else ceiling
+            max(stats.idf(t), 0.0) if k else ceiling
             for t, k in zip(unique_terms, known, strict=True)
         ]
         bm25 = self.params.bm25

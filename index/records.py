@@ -120,6 +120,7 @@ class AddOutcome:
     paragraphs: int = 0
     reason: str | None = None  # why it was refused, one line
     replaced: bool = False
+    index_error: str | None = None  # stored, but the search shards could not index it yet
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ admin removed stays removed until its file changes.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import os
@@ -39,6 +40,8 @@ from pathlib import Path
 
 from config import Settings
 from index.articles import ArticleError, parse_article
+from index.backends import backend_for
+from index.backends.sphinx_shards import ShardWriteError
 from index.durable import fsync_dir
 from index.engine import Engine, EngineParams
 from index.errors import IndexMissing, NewsdeskIndexError
@@ -114,7 +117,10 @@ class Desk:
         self.store = store
         self.params = params
         self.last_import = ImportReport()
-        self._engine = Engine(params)
+        self._backend = backend_for(settings, params)  # embedded index or search shards
+        self._engine: Engine = self._backend.new()
+        self.partial_answers = 0  # answers given while some shard did not answer
+        self.last_index_error: str | None = None  # last failed write to the search shards
         self._indexed: dict[str, str] = {}  # what the engine holds: id -> content hash
         self._seen_changes = -1  # the store's change counter the engine reflects
         self._generation = 0
@@ -162,7 +168,7 @@ class Desk:
         expected = store_fingerprint(hashes)
         index_dir = self.settings.index_dir
         try:
-            engine = Engine.load(index_dir, self.params)
+            engine = self._backend.load(index_dir)
         except IndexMissing:
             log.info("no index at %s yet; rebuilding it from the store", index_dir)
         except Exception as exc:  # corrupt files fail in many ways: all mean "rebuild"
@@ -191,7 +197,7 @@ class Desk:
         changes = self.store.changes()
         articles = self.store.articles()
         started = time.perf_counter()
-        engine = Engine.build(articles, self.params, progress)
+        engine = self._backend.build(articles, progress)
         self._save_fresh(engine)
         log.info(
             "index rebuilt: %d articles in %.1f s", len(articles), time.perf_counter() - started
@@ -368,6 +374,9 @@ class Desk:
         articles = self.store.articles(changed)
         try:
             self._apply(articles, gone, changed, changes)
+        except ShardWriteError as exc:
+            self._shard_write_failed(exc, changes)
+            return True
         except Exception as exc:
             log.error("could not apply changes to the index (%s); rebuilding it in memory", exc)
             self._rebuild_in_memory(changes)
@@ -426,6 +435,9 @@ class Desk:
             response = self._engine.ask(question)
         latency_ms = (time.perf_counter() - started) * 1000.0
         answer = response.answer
+        if response.partial:
+            self.partial_answers += 1
+            log.info("partial answer: a search shard did not answer (channel %s)", channel)
         with self._log_lock:
             self._pending_questions.append(
                 (channel, latency_ms, answer is not None, answer.article_id if answer else None)
@@ -453,7 +465,12 @@ class Desk:
     def stats(self) -> CorpusStats:
         """Articles, passages, sentences, sources, last index time."""
         with self._engine_lock:
-            return self._engine.stats()
+            stats = self._engine.stats()
+        extra = {"backend": self._backend.name, **stats.extra}
+        if extra["backend"] != "embedded":
+            extra["partial_answers"] = self.partial_answers
+            extra["last_index_error"] = self.last_index_error
+        return dataclasses.replace(stats, extra=extra)
 
     def activity(self, hours: float = 24.0) -> ActivityStats:
         """Questions answered and declined, median answer time and feedback in a window."""
@@ -538,7 +555,16 @@ class Desk:
                     )
             # committed: the articles are safe; now make them answerable and save the index
             if to_index:
-                self._index_committed(to_index, [])
+                try:
+                    self._index_committed(to_index, [])
+                except ShardWriteError as exc:  # stored, not yet searchable: say so
+                    missed = set(exc.articles)
+                    outcomes = [
+                        dataclasses.replace(o, index_error=str(exc))
+                        if o is not None and o.added and o.article_id in missed
+                        else o
+                        for o in outcomes
+                    ]
         for outcome in outcomes:
             if outcome is not None and outcome.added:
                 log.info("added article %s by %s", outcome.article_id, added_by)
@@ -552,6 +578,7 @@ class Desk:
         left stale on disk (the next start notices and rebuilds it).
         """
         changes = self.store.changes()
+        shard_error: ShardWriteError | None = None
         try:
             with self._engine_lock:
                 if removed:
@@ -565,6 +592,9 @@ class Desk:
                 self._indexed = indexed
                 self._seen_changes = changes
                 self._generation += 1
+        except ShardWriteError as exc:
+            self._shard_write_failed(exc, changes)
+            shard_error = exc
         except Exception as exc:
             log.error("incremental index update failed (%s); rebuilding from the store", exc)
             self._rebuild_in_memory(changes)
@@ -579,10 +609,23 @@ class Desk:
                 log.error("could not save the index (%s); it is rebuilt at next start", err)
         except OSError as exc:
             log.error("could not save the index (%s); it is rebuilt at next start", exc)
+        if shard_error is not None:
+            raise shard_error
+
+    def _shard_write_failed(self, exc: ShardWriteError, changes: int) -> None:
+        """The store has the change, a shard does not: note it; the next reindex repairs."""
+        log.error("%s", exc)
+        self.last_index_error = str(exc)
+        with self._engine_lock:
+            self._indexed = {
+                i: h for i, h in self.store.hashes().items() if i in self._engine.article_ids()
+            }
+            self._seen_changes = changes
+            self._generation += 1
 
     def _rebuild_in_memory(self, changes: int) -> None:
         articles = self.store.articles()
-        engine = Engine.build(articles, self.params)
+        engine = self._backend.build(articles)
         self._install(engine, {a.id: a.content_hash() for a in articles}, changes)
 
     def remove(self, article_id: str) -> bool:

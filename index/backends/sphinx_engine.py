@@ -1,0 +1,577 @@
+"""The sharded backend: passages live in RT indexes on Sphinx 2.2.11 / Manticore shards.
+
+Retrieval is the only part that differs from the embedded engine (it subclasses
+:class:`index.engine.Engine` and replaces :meth:`_retrieve` and the statistics): the answering
+part (cues, distinct sentences, evidence, decline) is the same code.
+
+* **Where passages live.** An article's passages go to one shard, chosen by a stable hash of
+  its id; each row holds the passage's index terms as its full-text field, the whole
+  paragraph and the article's metadata as string attributes, and ``seq`` (the article's place
+  in index order). Row ids are ``seq << 20 | passage number``, so ``id ASC`` is the embedded
+  index's order, which both backends use to break score ties.
+* **Reading.** Every shard is asked at once (threads) for its best ``5 x candidate_passages``
+  passages by its own BM25 (``OR`` semantics through a quorum of 1, ``ORDER BY WEIGHT() DESC,
+  id ASC``); the replies are merged, re-tokenised with Newsdesk's tokenizer and rescored
+  exactly with the collection statistics Newsdesk keeps for all shards
+  (:class:`index.backends.stats.CollectionStats`), then the best ``candidate_passages`` give
+  their sentences, scored as in the embedded engine. A shard that does not answer (or whose
+  ``SHOW META`` carries a warning) makes the answer *partial*: still given, flagged.
+* **Writing.** Adds and removes go to the owning shard with ``REPLACE``/``DELETE`` by id; the
+  statistics change only after the shard acknowledged. A row whose ``seq`` is not the one
+  Newsdesk holds for its article (left by a failed write, or by a rebuild in progress) is
+  never used. A full rebuild writes all rows under new ``seq`` numbers, then deletes the old
+  ones, so readers of the old state keep working while it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.backends.passages import (
+    PASSAGE_BITS,
+    PassageDoc,
+    article_passages,
+    encode_term,
+    row_id,
+    window_doc,
+)
+from index.backends.sphinx_shards import INDEX, Shard, ShardError, ShardWriteError
+from index.backends.stats import CollectionStats
+from index.durable import replace_file
+from index.engine import (
+    TEXT_VERSION,
+    Engine,
+    EngineParams,
+    Progress,
+    TermStats,
+    answer_key,
+    candidate_limit,
+)
+from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
+from index.records import Answer, Article, CorpusStats, Response, corpus_fingerprint
+from index.text import tokenize
+
+log = logging.getLogger(__name__)
+
+STATE = "sharded-state.json"
+FORMAT = "newsdesk-sharded"
+FORMAT_VERSION = 1
+#: Passages fetched from each shard per question, as a multiple of ``candidate_passages``:
+#: the shards rank by their own (local, approximate) BM25, Newsdesk rescores exactly.
+FETCH_FACTOR = 5
+WRITE_BATCH_BYTES = 1_000_000  # rows per REPLACE statement, by size (max_packet_size is 8 MB)
+PAGE = 1000  # ids per SELECT/DELETE page
+WARN_EVERY_S = 10.0  # a dead shard is logged at most this often
+_FIELDS = "id, body, article, art, seq, para, win, text, title, source, url, published"
+_COLUMNS = "id, article, seq, para, win, text, title, source, url, published"
+_MASK = (1 << PASSAGE_BITS) - 1
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="newsdesk-shard")
+
+
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    """What Newsdesk remembers of an indexed article (one small row, not its postings)."""
+
+    seq: int
+    content_hash: str
+    shard: int
+    passages: int
+    source: str | None
+
+
+@dataclass(slots=True)
+class _Candidate:
+    rid: int
+    doc: PassageDoc
+    article: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+
+
+def _hash(article_id: str) -> bytes:
+    return hashlib.sha256(article_id.encode("utf-8")).digest()
+
+
+def shard_of(article_id: str, shards: int) -> int:
+    """The shard that owns an article: a stable hash of its id, modulo the shard count."""
+    return int.from_bytes(_hash(article_id)[:8], "big") % shards
+
+
+class ShardedEngine(Engine):
+    """Retrieval from Sphinx/Manticore shards, answering shared with :class:`Engine`.
+
+    Not thread-safe (like :class:`Engine`): the Desk serialises calls.
+    """
+
+    def __init__(self, params: EngineParams, shards: Sequence[str], timeout_s: float) -> None:
+        super().__init__(params)
+        if not shards:
+            raise ValueError("the sharded backend needs at least one shard address")
+        self.addresses = tuple(shards)
+        self._shards = [Shard(address, timeout_s) for address in self.addresses]
+        self._pstats = CollectionStats(params.bm25)
+        self._sstats = CollectionStats(params.bm25)
+        self._table: dict[str, _Indexed] = {}
+        self._next_seq = 1  # row id 0 is not allowed: seq numbers start at 1
+        self._partial = False
+        self.down: dict[str, str] = {}  # shard address -> why its last request failed
+        self.stats_drift = False  # a remove could not read its rows: counts are approximate
+        self._warned: dict[str, float] = {}
+
+    # --- reading ------------------------------------------------------------------------------
+    def _sentence_stats(self) -> TermStats:
+        return self._sstats
+
+    def article_ids(self) -> frozenset[str]:
+        return frozenset(self._table)
+
+    def fingerprint(self) -> str:
+        return corpus_fingerprint((i, e.content_hash) for i, e in self._table.items())
+
+    def stats(self) -> CorpusStats:
+        return CorpusStats(
+            articles=len(self._table),
+            passages=self._pstats.n_docs,
+            sentences=self._sstats.n_docs,
+            sources=tuple(sorted({e.source for e in self._table.values() if e.source})),
+            indexed_at=self.indexed_at,
+            extra={
+                "backend": "sphinx",
+                "shards": list(self.addresses),
+                "shards_down": sorted(self.down),
+                "stats_drift": self.stats_drift,
+            },
+        )
+
+    def ask(self, question: str) -> Response:
+        """As :meth:`Engine.ask`, with ``partial`` set when a shard did not answer."""
+        self._partial = False
+        response = super().ask(question)
+        return dataclasses.replace(response, partial=True) if self._partial else response
+
+    def _retrieve(self, terms: list[str]) -> list[Answer]:
+        if not self._table:
+            return []
+        params = self.params
+        words = dict.fromkeys(encode_term(t) for t in terms if self._pstats.doc_freq(t) > 0)
+        if not words:
+            return []
+        fetch = FETCH_FACTOR * params.candidate_passages
+        sql = (
+            f"SELECT {_COLUMNS}, WEIGHT() AS w FROM {INDEX} WHERE MATCH(%s) "
+            f"ORDER BY WEIGHT() DESC, id ASC LIMIT {fetch} "
+            f"OPTION ranker=bm25, max_matches={fetch}"
+        )
+        match = '"' + " ".join(words) + '"/1'
+        rows = self._search_all(sql, (match,))
+        candidates = self._candidates(rows)
+        if not candidates:
+            return []
+        passage_scores = self._pstats.scores(terms, [c.doc.terms for c in candidates])
+        best = sorted(range(len(candidates)), key=lambda i: (-passage_scores[i], candidates[i].rid))
+        best = best[: params.candidate_passages]
+        # the sentences of the best passages: (passage, sentence number in the passage)
+        pairs = [(i, j) for i in best for j in range(len(candidates[i].doc.spans))]
+        sentence_scores = self._sstats.scores(
+            terms, [candidates[i].doc.sentence_terms[j] for i, j in pairs]
+        )
+        fused = [
+            s + params.paragraph_weight * passage_scores[i]
+            for s, (i, _) in zip(sentence_scores, pairs, strict=True)
+        ]
+        order = sorted(
+            range(len(pairs)),
+            key=lambda n: (-fused[n], candidates[pairs[n][0]].rid, pairs[n][1]),
+        )
+        return self._distinct_answers(
+            (fused[n], candidates[pairs[n][0]], pairs[n][1]) for n in order
+        )
+
+    def _distinct_answers(self, ranked: Iterable[tuple[float, _Candidate, int]]) -> list[Answer]:
+        """Answers in order, repeats of the same sentence skipped (as Engine._distinct)."""
+        seen: set[str] = set()
+        out: list[Answer] = []
+        limit = candidate_limit(self.params)
+        for score, cand, j in ranked:
+            begin, end = cand.doc.spans[j]
+            sentence = cand.doc.text[begin:end]
+            key = answer_key(sentence)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                Answer(
+                    sentence=sentence,
+                    score=float(score),
+                    article_id=cand.article,
+                    title=cand.title,
+                    source=cand.source,
+                    paragraph=cand.doc.paragraph,
+                    sentence_index=cand.doc.window + j,
+                    paragraph_text=cand.doc.text,
+                    published=cand.published,
+                    url=cand.url,
+                )
+            )
+            if len(out) >= limit:
+                break
+        return out
+
+    def _candidates(self, rows: Iterable[tuple[Any, ...]]) -> list[_Candidate]:
+        """Shard rows of current articles as passages, re-tokenised; stale rows dropped."""
+        size = self.params.max_passage_sentences
+        titles: dict[str, list[str]] = {}
+        out: list[_Candidate] = []
+        seen: set[int] = set()
+        for rid, article, seq, para, win, text, title, source, url, published in rows:
+            entry = self._table.get(article)
+            if entry is None or entry.seq != seq or rid in seen:
+                continue
+            seen.add(rid)
+            title_terms = titles.get(title)
+            if title_terms is None:
+                title_terms = titles[title] = tokenize(title)
+            doc = window_doc(title_terms, text, int(para), int(win), size, rid & _MASK)
+            out.append(
+                _Candidate(rid, doc, article, title, source or None, url or None, published or None)
+            )
+        return out
+
+    def _search_all(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """Ask every shard at once; a shard that fails or warns makes the answer partial."""
+        futures = [_POOL.submit(shard.search, sql, args) for shard in self._shards]
+        rows: list[tuple[Any, ...]] = []
+        for shard, future in zip(self._shards, futures, strict=True):
+            try:
+                found, warning = future.result()
+            except ShardError as exc:
+                self._shard_failed(shard.address, exc.reason)
+                continue
+            rows.extend(row[:-1] for row in found)  # drop WEIGHT(): rescored exactly
+            if warning:
+                self._shard_failed(shard.address, f"partial result: {warning}")
+            elif shard.address in self.down:
+                log.info("shard %s answers again", shard.address)
+                del self.down[shard.address]
+        return rows
+
+    def _shard_failed(self, address: str, reason: str) -> None:
+        self._partial = True
+        self.down[address] = reason
+        now = time.monotonic()
+        if now - self._warned.get(address, -WARN_EVERY_S) >= WARN_EVERY_S:
+            self._warned[address] = now
+            log.warning("shard %s did not answer (%s): answers are partial", address, reason)
+
+    # --- writing ------------------------------------------------------------------------------
+    def _row(self, article: Article, seq: int, doc: PassageDoc) -> tuple[object, ...]:
+        art = int.from_bytes(_hash(article.id)[8:16], "big") >> 1
+        return (
+            row_id(seq, doc.local),
+            " ".join(encode_term(t) for t in doc.terms),
+            article.id,
+            art,
+            seq,
+            doc.paragraph,
+            doc.window,
+            doc.text,
+            article.title,
+            article.source or "",
+            article.url or "",
+            article.published or "",
+        )
+
+    def _write_rows(self, shard: Shard, rows: Sequence[tuple[object, ...]]) -> None:
+        """REPLACE rows in statements of about WRITE_BATCH_BYTES."""
+        batch: list[tuple[object, ...]] = []
+        size = 0
+        for row in rows:
+            batch.append(row)
+            size += sum(len(v) for v in row if isinstance(v, str)) + 64
+            if size >= WRITE_BATCH_BYTES:
+                self._replace(shard, batch)
+                batch, size = [], 0
+        if batch:
+            self._replace(shard, batch)
+
+    @staticmethod
+    def _replace(shard: Shard, rows: Sequence[tuple[object, ...]]) -> None:
+        marks = "(" + ",".join(["%s"] * len(rows[0])) + ")"
+        sql = f"REPLACE INTO {INDEX} ({_FIELDS}) VALUES " + ",".join([marks] * len(rows))
+        shard.run(sql, [v for row in rows for v in row])
+
+    def _lay_out_one(self, article: Article, seq: int) -> tuple[list[PassageDoc], list[Any]]:
+        docs = list(article_passages(article, self.params.max_passage_sentences))
+        return docs, [self._row(article, seq, d) for d in docs]
+
+    def _count_in(self, docs: Sequence[PassageDoc]) -> None:
+        self._pstats.add(d.terms for d in docs)
+        self._sstats.add(s for d in docs for s in d.sentence_terms)
+
+    def _count_out(self, docs: Sequence[PassageDoc]) -> None:
+        self._pstats.remove(d.terms for d in docs)
+        self._sstats.remove(s for d in docs for s in d.sentence_terms)
+
+    def add(self, articles: Sequence[Article]) -> None:
+        """Write articles to their shards (replacing any with the same id).
+
+        Raises :class:`ShardWriteError` after the other shards were written when a shard
+        fails; its articles are then not in the index (the store still has them).
+        """
+        unique = list({a.id: a for a in articles}.values())
+        if not unique:
+            return
+        seqs = {a.id: self._next_seq + n for n, a in enumerate(unique)}
+        self._next_seq += len(unique)
+        groups: dict[int, list[Article]] = {}
+        for article in unique:
+            groups.setdefault(shard_of(article.id, len(self._shards)), []).append(article)
+        errors: list[ShardError] = []
+        failed: list[str] = []
+        for index, group in sorted(groups.items()):
+            shard = self._shards[index]
+            laid = {a.id: self._lay_out_one(a, seqs[a.id]) for a in group}
+            try:
+                for article in group:
+                    if article.id in self._table:
+                        self._drop(shard, article.id)
+                self._write_rows(shard, [row for a in group for row in laid[a.id][1]])
+            except ShardError as exc:
+                errors.append(exc)
+                failed.extend(a.id for a in group)
+                self._forget([a.id for a in group])
+                continue
+            for article in group:
+                docs = laid[article.id][0]
+                self._count_in(docs)
+                self._table[article.id] = _Indexed(
+                    seqs[article.id], article.content_hash(), index, len(docs), article.source
+                )
+        self._touch()
+        if errors:
+            raise ShardWriteError(errors, failed)
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Delete articles' passages from their shards; how many were indexed.
+
+        Raises :class:`ShardWriteError` when a shard fails; the article is then no longer
+        answered from (its rows are ignored) and the next reindex deletes its rows.
+        """
+        wanted = [i for i in dict.fromkeys(ids) if i in self._table]
+        errors: list[ShardError] = []
+        failed: list[str] = []
+        for article_id in wanted:
+            entry = self._table[article_id]
+            try:
+                self._drop(self._shards[entry.shard], article_id)
+            except ShardError as exc:
+                errors.append(exc)
+                failed.append(article_id)
+                self._forget([article_id])
+        if wanted:
+            self._touch()
+        if errors:
+            raise ShardWriteError(errors, failed)
+        return len(wanted)
+
+    def _forget(self, ids: Iterable[str]) -> None:
+        """Stop answering from articles whose rows could not be removed or rewritten."""
+        for article_id in ids:
+            if self._table.pop(article_id, None) is not None:
+                self.stats_drift = True  # their passages are still counted
+
+    def _drop(self, shard: Shard, article_id: str) -> None:
+        """Read an article's rows (to count them out of the statistics), then delete them."""
+        entry = self._table[article_id]
+        ids = [row_id(entry.seq, n) for n in range(entry.passages)]
+        size = self.params.max_passage_sentences
+        docs: list[PassageDoc] = []
+        for start in range(0, len(ids), PAGE):
+            page = ids[start : start + PAGE]
+            found = shard.run(
+                f"SELECT id, para, win, text, title FROM {INDEX} WHERE id IN "
+                f"({','.join(map(str, page))}) LIMIT {len(page)} OPTION max_matches={len(page)}"
+            )
+            for rid, para, win, text, title in found:
+                docs.append(
+                    window_doc(tokenize(title), text, int(para), int(win), size, rid & _MASK)
+                )
+        for start in range(0, len(ids), PAGE):
+            page = ids[start : start + PAGE]
+            shard.run(f"DELETE FROM {INDEX} WHERE id IN ({','.join(map(str, page))})")
+        if len(docs) != entry.passages:
+            log.warning(
+                "shard %s held %d of article %s's %d passages; statistics are approximate "
+                "until the next reindex",
+                shard.address,
+                len(docs),
+                article_id,
+                entry.passages,
+            )
+            self.stats_drift = True
+        self._count_out(docs)
+        del self._table[article_id]
+
+    def rebuild(self, articles: Iterable[Article], progress: Progress | None = None) -> None:
+        """Write every article under new ``seq`` numbers, then delete all older rows.
+
+        Readers of the previous state keep finding its rows until the end; on a shard
+        failure nothing of this engine changes and :class:`ShardWriteError` is raised.
+        """
+        unique = list({a.id: a for a in articles}.values())
+        base = max(self._next_seq, self._max_seq() + 1)
+        pstats = CollectionStats(self.params.bm25)
+        sstats = CollectionStats(self.params.bm25)
+        table: dict[str, _Indexed] = {}
+        pending: dict[int, list[Any]] = {}
+        pending_bytes: dict[int, int] = {}
+        shards = len(self._shards)
+        try:
+            for n, article in enumerate(unique):
+                index = shard_of(article.id, shards)
+                docs, rows = self._lay_out_one(article, base + n)
+                pstats.add(d.terms for d in docs)
+                sstats.add(s for d in docs for s in d.sentence_terms)
+                table[article.id] = _Indexed(
+                    base + n, article.content_hash(), index, len(docs), article.source
+                )
+                pending.setdefault(index, []).extend(rows)
+                pending_bytes[index] = pending_bytes.get(index, 0) + sum(
+                    len(str(v)) for row in rows for v in row
+                )
+                if pending_bytes[index] >= WRITE_BATCH_BYTES:
+                    self._write_rows(self._shards[index], pending.pop(index))
+                    pending_bytes[index] = 0
+                if progress and (n % 200 == 199 or n == len(unique) - 1):
+                    progress(n + 1, len(unique))
+            for index, rows in pending.items():
+                if rows:
+                    self._write_rows(self._shards[index], rows)
+            for shard in self._shards:
+                self._delete_below(shard, base)
+        except ShardError as exc:
+            raise ShardWriteError([exc], [a.id for a in unique]) from None
+        if progress and not unique:
+            progress(0, 0)
+        self._pstats, self._sstats, self._table = pstats, sstats, table
+        self._next_seq = base + len(unique)
+        self.stats_drift = False
+        self._touch()
+
+    def _max_seq(self) -> int:
+        """The highest ``seq`` on any shard (-1 when empty); a shard must answer."""
+        top = -1
+        for shard in self._shards:
+            rows = shard.run(f"SELECT seq FROM {INDEX} ORDER BY seq DESC LIMIT 1")
+            if rows:
+                top = max(top, int(rows[0][0]))
+        return top
+
+    @staticmethod
+    def _delete_below(shard: Shard, seq: int) -> None:
+        """Delete every row with a ``seq`` below ``seq`` (older generations)."""
+        while True:
+            rows = shard.run(
+                f"SELECT id FROM {INDEX} WHERE seq < {int(seq)} ORDER BY id ASC "
+                f"LIMIT {PAGE} OPTION max_matches={PAGE}"
+            )
+            if not rows:
+                return
+            shard.run(f"DELETE FROM {INDEX} WHERE id IN ({','.join(str(r[0]) for r in rows)})")
+
+    # --- persistence: the statistics and the article table ------------------------------------
+    def save(self, directory: Path) -> None:
+        """Write the statistics and article table (the postings are on the shards)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "text_version": TEXT_VERSION,
+            "max_passage_sentences": self.params.max_passage_sentences,
+            "shards": list(self.addresses),
+            "next_seq": self._next_seq,
+            "indexed_at": self.indexed_at,
+            "stats_drift": self.stats_drift,
+            "articles": {
+                i: [e.seq, e.content_hash, e.shard, e.passages, e.source]
+                for i, e in self._table.items()
+            },
+            "passages": [self._pstats.n_docs, self._pstats.total_len, self._pstats.df],
+            "sentences": [self._sstats.n_docs, self._sstats.total_len, self._sstats.df],
+            "fingerprint": self.fingerprint(),
+        }
+        replace_file(directory / STATE, json.dumps(state, ensure_ascii=False).encode("utf-8"))
+
+    @classmethod
+    def open(
+        cls, directory: Path, params: EngineParams, shards: Sequence[str], timeout_s: float
+    ) -> ShardedEngine:
+        """Load the saved statistics and check that the shards hold what they say.
+
+        Raises IndexMissing, IndexCorrupt or IndexVersionMismatch (the Desk then rebuilds);
+        a shard that does not answer is logged and left alone (answers are partial).
+        """
+        path = directory / STATE
+        if not path.exists():
+            raise IndexMissing(f"no sharded index state at {directory}")
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"{path} cannot be read: {exc}") from None
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise IndexCorrupt(f"{path} is not a Newsdesk sharded index state")
+        if state.get("version") != FORMAT_VERSION or state.get("text_version") != TEXT_VERSION:
+            raise IndexVersionMismatch(f"{path} was written by another Newsdesk version")
+        if state.get("max_passage_sentences") != params.max_passage_sentences:
+            raise IndexVersionMismatch("index was built with another passage size")
+        if state.get("shards") != list(shards):
+            raise IndexVersionMismatch("the shard list changed: articles must be re-sharded")
+        engine = cls(params, shards, timeout_s)
+        try:
+            engine._table = {
+                i: _Indexed(int(r[0]), str(r[1]), int(r[2]), int(r[3]), r[4])
+                for i, r in state["articles"].items()
+            }
+            engine._pstats.restore(*state["passages"])
+            engine._sstats.restore(*state["sentences"])
+            engine._next_seq = int(state["next_seq"])
+            engine.indexed_at = state.get("indexed_at")
+            engine.stats_drift = bool(state.get("stats_drift"))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise IndexCorrupt(f"{path} is malformed: {exc}") from None
+        if engine.fingerprint() != state.get("fingerprint"):
+            raise IndexCorrupt(f"{path} is out of step with itself")
+        engine._check_shards()
+        return engine
+
+    def _check_shards(self) -> None:
+        """Each reachable shard must hold exactly the rows of its articles."""
+        expected = [0] * len(self._shards)
+        for entry in self._table.values():
+            expected[entry.shard] += entry.passages
+        for index, shard in enumerate(self._shards):
+            try:
+                rows = shard.run(f"SELECT COUNT(*) FROM {INDEX}")
+                top = shard.run(f"SELECT seq FROM {INDEX} ORDER BY seq DESC LIMIT 1")
+            except ShardError as exc:
+                self.down[shard.address] = exc.reason
+                log.warning("%s at start; answers are partial until it is back", exc)
+                continue
+            held = int(rows[0][0]) if rows else 0
+            if held != expected[index]:
+                raise IndexCorrupt(
+                    f"shard {shard.address} holds {held} passages, expected {expected[index]}"
+                )
+            if top:
+                self._next_seq = max(self._next_seq, int(top[0][0]) + 1)

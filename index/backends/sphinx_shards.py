@@ -1,0 +1,129 @@
+"""Talking to the shards: SphinxQL over the MySQL protocol, one connection per shard.
+
+The client is PyMySQL: pure Python (no C library to build or match to the server), small,
+maintained, and it speaks the plain text protocol that Sphinx 2.2.11 and Manticore
+implement; connections are opened with ``autocommit`` on because the engines treat every
+statement outside BEGIN/COMMIT as its own transaction. A connection broken by a restarted
+shard is reopened once per statement; every failure becomes a :class:`ShardError` that names
+the shard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pymysql
+
+log = logging.getLogger(__name__)
+
+#: The RT index each shard holds (declared in the shard's config, see docs/manticore.md).
+INDEX = "newsdesk_passages"
+
+
+class ShardError(Exception):
+    """A shard did not answer or refused a statement; the message names the shard."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"shard {address}: {reason}")
+        self.address = address
+        self.reason = reason
+
+
+class ShardWriteError(Exception):
+    """Some articles could not be written to (or removed from) their shard.
+
+    They are safe in the store; the next reindex writes them. The message says which.
+    """
+
+    def __init__(self, errors: Sequence[ShardError], articles: Sequence[str]) -> None:
+        shards = "; ".join(str(e) for e in errors)
+        shown = ", ".join(articles[:5]) + (" ..." if len(articles) > 5 else "")
+        super().__init__(
+            f"search shard write failed ({shards}); {len(articles)} article(s) not updated "
+            f"in the search index ({shown}); they are safe in the store and the next "
+            "reindex repairs the index"
+        )
+        self.errors = list(errors)
+        self.articles = list(articles)
+
+
+class Shard:
+    """One shard address; statements are serialised on its single connection."""
+
+    def __init__(self, address: str, timeout_s: float) -> None:
+        host, _, port = address.rpartition(":")
+        self.address = address
+        self._host = host
+        self._port = int(port)
+        self._timeout = timeout_s
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        return pymysql.connect(
+            host=self._host,
+            port=self._port,
+            autocommit=True,
+            charset="utf8mb4",
+            connect_timeout=self._timeout,
+            read_timeout=self._timeout,
+            write_timeout=self._timeout,
+        )
+
+    def run(self, sql: str, args: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+        """Execute one statement; its rows (empty for writes). Raises :class:`ShardError`."""
+        with self._lock:
+            return self._run(sql, args)
+
+    def search(self, sql: str, args: Sequence[object]) -> tuple[list[tuple[Any, ...]], str]:
+        """Run a SELECT and then ``SHOW META`` on the same connection: (rows, warning).
+
+        A distributed index with a dead agent still answers, with fewer rows; the warning
+        in SHOW META is the only sign, so the caller must look at it.
+        """
+        with self._lock:
+            rows = self._run(sql, args)
+            meta = self._run("SHOW META", None, retry=False)
+        warning = next((str(v) for k, v in meta if k == "warning" and v), "")
+        return rows, warning
+
+    def _run(
+        self, sql: str, args: Sequence[object] | None, *, retry: bool = True
+    ) -> list[tuple[Any, ...]]:
+        for attempt in (1, 2):
+            fresh = self._conn is None
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                with self._conn.cursor() as cursor:
+                    cursor.execute(sql, args)
+                    return list(cursor.fetchall())
+            except pymysql.err.ProgrammingError as exc:
+                raise ShardError(self.address, _reason(exc)) from None
+            except (pymysql.err.MySQLError, OSError) as exc:
+                self._drop()
+                if fresh or attempt == 2 or not retry:
+                    raise ShardError(self.address, _reason(exc)) from None
+                # an old connection may have been cut by a restart: retry on a new one
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
+                self._conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+
+def _reason(exc: BaseException) -> str:
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    if len(args) >= 2 and isinstance(args[1], str):
+        return f"{args[1]} (error {args[0]})"
+    return f"{type(exc).__name__}: {exc}"
