@@ -31,6 +31,8 @@ index {index}
     rt_attr_uint = win
     rt_attr_string = article
     rt_attr_string = text
+    rt_attr_string = spans
+    rt_attr_string = terms
     rt_attr_string = title
     rt_attr_string = source
     rt_attr_string = url
@@ -148,6 +150,8 @@ def start_shards(root: Path, count: int = 2) -> list[Searchd]:
 
 def clear(shard: Searchd) -> None:
     """Delete every row of the shard's index (between tests sharing a shard)."""
-    with pymysql.connect(host="127.0.0.1", port=shard.port, autocommit=True) as conn:
-        with conn.cursor() as cursor:
-            cursor.execute(f"TRUNCATE RTINDEX {INDEX}")
+    conn = pymysql.connect(host="127.0.0.1", port=shard.port, autocommit=True)
+    try:
+        conn.cursor().execute(f"TRUNCATE RTINDEX {INDEX}")
+    finally:
+        conn.close()

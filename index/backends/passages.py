@@ -24,6 +24,13 @@ _PLAIN = re.compile(r"[a-z0-9]+")
 _ESCAPED = "zx"  # plain terms never start with it; other terms are written as zx + hex
 
 
+def decode_term(word: str) -> str:
+    """The term :func:`encode_term` wrote as ``word``."""
+    if word.startswith(_ESCAPED):
+        return bytes.fromhex(word[len(_ESCAPED) :]).decode("utf-8")
+    return word
+
+
 def encode_term(term: str) -> str:
     """A term as a word the engine indexes unchanged (letters a-z and digits only).
 
@@ -56,6 +63,55 @@ class PassageDoc:
     spans: tuple[tuple[int, int], ...]  # the passage's sentences, as spans of ``text``
     terms: tuple[str, ...]  # the passage's index terms
     sentence_terms: tuple[tuple[str, ...], ...]  # per sentence: headline terms + its terms
+    own_terms: tuple[tuple[str, ...], ...]  # per sentence: its own terms
+
+    def spans_attr(self) -> str:
+        """The sentence spans as the shard stores them: ``"0:57 58:120"``."""
+        return " ".join(f"{b}:{e}" for b, e in self.spans)
+
+    def terms_attr(self) -> str:
+        """The sentences' own terms as the shard stores them, ``" | "`` between sentences."""
+        return " | ".join(" ".join(encode_term(t) for t in own) for own in self.own_terms)
+
+
+def parse_spans(spans_attr: str) -> tuple[tuple[int, int], ...]:
+    """The sentence spans a row stores (see :meth:`PassageDoc.spans_attr`)."""
+    return tuple(
+        (int(b), int(e)) for b, _, e in (pair.partition(":") for pair in spans_attr.split())
+    )
+
+
+def parse_words(terms_attr: str) -> list[list[str]]:
+    """The encoded terms of each sentence a row stores (see :meth:`PassageDoc.terms_attr`)."""
+    return [part.split() for part in terms_attr.split("|")]
+
+
+def doc_from_row(
+    title_terms: list[str],
+    text: str,
+    paragraph: int,
+    window: int,
+    local: int,
+    spans_attr: str,
+    terms_attr: str,
+) -> PassageDoc:
+    """A passage read back from a shard row: the terms the tokenizer gave when it was
+    written (no re-tokenising at question time: it was two thirds of the time)."""
+    spans = parse_spans(spans_attr)
+    own = tuple(tuple(decode_term(w) for w in words) for words in parse_words(terms_attr))
+    if len(own) != len(spans):
+        raise ValueError(f"shard row has {len(spans)} sentence spans but {len(own)} term lists")
+    title = tuple(title_terms)
+    return PassageDoc(
+        local,
+        paragraph,
+        window,
+        text,
+        spans,
+        tuple(t for sentence in own for t in sentence),
+        tuple(title + sentence for sentence in own),
+        own,
+    )
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -76,12 +132,21 @@ def window_doc(
     spans = (all_spans if all_spans is not None else paragraph_spans(text))[window : window + size]
     passage_terms: list[str] = []
     sentences: list[tuple[str, ...]] = []
+    own: list[tuple[str, ...]] = []
     for begin, end in spans:
         terms = tokenize(text[begin:end])
         passage_terms.extend(terms)
         sentences.append(tuple(title_terms + terms))
+        own.append(tuple(terms))
     return PassageDoc(
-        local, paragraph, window, text, tuple(spans), tuple(passage_terms), tuple(sentences)
+        local,
+        paragraph,
+        window,
+        text,
+        tuple(spans),
+        tuple(passage_terms),
+        tuple(sentences),
+        tuple(own),
     )
 
 

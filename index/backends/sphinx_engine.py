@@ -26,10 +26,12 @@ part (cues, distinct sentences, evidence, decline) is the same code.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,9 +42,11 @@ from index.backends.passages import (
     PASSAGE_BITS,
     PassageDoc,
     article_passages,
+    doc_from_row,
     encode_term,
+    parse_spans,
+    parse_words,
     row_id,
-    window_doc,
 )
 from index.backends.sphinx_shards import INDEX, Shard, ShardError, ShardWriteError
 from index.backends.stats import CollectionStats
@@ -71,8 +75,10 @@ FETCH_FACTOR = 5
 WRITE_BATCH_BYTES = 1_000_000  # rows per REPLACE statement, by size (max_packet_size is 8 MB)
 PAGE = 1000  # ids per SELECT/DELETE page
 WARN_EVERY_S = 10.0  # a dead shard is logged at most this often
-_FIELDS = "id, body, article, art, seq, para, win, text, title, source, url, published"
-_COLUMNS = "id, article, seq, para, win, text, title, source, url, published"
+_FIELDS = (
+    "id, body, article, art, seq, para, win, text, spans, terms, title, source, url, published"
+)
+_COLUMNS = "id, article, seq, para, win, text, spans, terms, title, source, url, published"
 _MASK = (1 << PASSAGE_BITS) - 1
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="newsdesk-shard")
 
@@ -90,13 +96,37 @@ class _Indexed:
 
 @dataclass(slots=True)
 class _Candidate:
+    """A passage from a shard: its paragraph, sentence spans and encoded terms."""
+
     rid: int
-    doc: PassageDoc
+    paragraph: int
+    window: int
+    text: str
+    spans_attr: str  # sentence spans, parsed only for the passages that are kept
+    terms_attr: str  # encoded terms, " | " between sentences
+    counts: Counter[str]  # the passage's encoded term counts
+    length: int
     article: str
     title: str
     source: str | None
     url: str | None
     published: str | None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _title_terms(title: str) -> tuple[str, ...]:
+    return tuple(tokenize(title))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _encoded_title(title: str) -> Counter[str]:
+    """A headline's encoded term counts (added to each of its sentences' own)."""
+    return Counter(encode_term(t) for t in _title_terms(title))
+
+
+def title_terms(title: str) -> list[str]:
+    """A headline's index terms (sentences are indexed with them), cached."""
+    return list(_title_terms(title))
 
 
 def _hash(article_id: str) -> bytes:
@@ -164,8 +194,8 @@ class ShardedEngine(Engine):
         if not self._table:
             return []
         params = self.params
-        words = dict.fromkeys(encode_term(t) for t in terms if self._pstats.doc_freq(t) > 0)
-        if not words:
+        wanted = dict.fromkeys(encode_term(t) for t in terms if self._pstats.doc_freq(t) > 0)
+        if not wanted:
             return []
         fetch = FETCH_FACTOR * params.candidate_passages
         sql = (
@@ -173,19 +203,32 @@ class ShardedEngine(Engine):
             f"ORDER BY WEIGHT() DESC, id ASC LIMIT {fetch} "
             f"OPTION ranker=bm25, max_matches={fetch}"
         )
-        match = '"' + " ".join(words) + '"/1'
+        match = '"' + " ".join(wanted) + '"/1'
         rows = self._search_all(sql, (match,))
         candidates = self._candidates(rows)
         if not candidates:
             return []
-        passage_scores = self._pstats.scores(terms, [c.doc.terms for c in candidates])
+        passage_scores = self._pstats.scores_counted(
+            terms, [(c.counts, c.length) for c in candidates], encode_term
+        )
         best = sorted(range(len(candidates)), key=lambda i: (-passage_scores[i], candidates[i].rid))
         best = best[: params.candidate_passages]
         # the sentences of the best passages: (passage, sentence number in the passage)
-        pairs = [(i, j) for i in best for j in range(len(candidates[i].doc.spans))]
-        sentence_scores = self._sstats.scores(
-            terms, [candidates[i].doc.sentence_terms[j] for i, j in pairs]
-        )
+        spans: dict[int, tuple[tuple[int, int], ...]] = {}
+        pairs: list[tuple[int, int]] = []
+        sentence_docs = []
+        for i in best:
+            cand = candidates[i]
+            words = parse_words(cand.terms_attr)
+            spans[i] = parse_spans(cand.spans_attr)
+            if len(spans[i]) != len(words):
+                log.warning("shard row %d is malformed (spans and terms disagree)", cand.rid)
+                continue
+            title = _encoded_title(cand.title)
+            for j, own in enumerate(words):
+                pairs.append((i, j))
+                sentence_docs.append((title + Counter(own), sum(title.values()) + len(own)))
+        sentence_scores = self._sstats.scores_counted(terms, sentence_docs, encode_term)
         fused = [
             s + params.paragraph_weight * passage_scores[i]
             for s, (i, _) in zip(sentence_scores, pairs, strict=True)
@@ -195,17 +238,19 @@ class ShardedEngine(Engine):
             key=lambda n: (-fused[n], candidates[pairs[n][0]].rid, pairs[n][1]),
         )
         return self._distinct_answers(
-            (fused[n], candidates[pairs[n][0]], pairs[n][1]) for n in order
+            (fused[n], candidates[pairs[n][0]], spans[pairs[n][0]][pairs[n][1]], pairs[n][1])
+            for n in order
         )
 
-    def _distinct_answers(self, ranked: Iterable[tuple[float, _Candidate, int]]) -> list[Answer]:
+    def _distinct_answers(
+        self, ranked: Iterable[tuple[float, _Candidate, tuple[int, int], int]]
+    ) -> list[Answer]:
         """Answers in order, repeats of the same sentence skipped (as Engine._distinct)."""
         seen: set[str] = set()
         out: list[Answer] = []
         limit = candidate_limit(self.params)
-        for score, cand, j in ranked:
-            begin, end = cand.doc.spans[j]
-            sentence = cand.doc.text[begin:end]
+        for score, cand, (begin, end), j in ranked:
+            sentence = cand.text[begin:end]
             key = answer_key(sentence)
             if key in seen:
                 continue
@@ -217,9 +262,9 @@ class ShardedEngine(Engine):
                     article_id=cand.article,
                     title=cand.title,
                     source=cand.source,
-                    paragraph=cand.doc.paragraph,
-                    sentence_index=cand.doc.window + j,
-                    paragraph_text=cand.doc.text,
+                    paragraph=cand.paragraph,
+                    sentence_index=cand.window + j,
+                    paragraph_text=cand.text,
                     published=cand.published,
                     url=cand.url,
                 )
@@ -230,21 +275,31 @@ class ShardedEngine(Engine):
 
     def _candidates(self, rows: Iterable[tuple[Any, ...]]) -> list[_Candidate]:
         """Shard rows of current articles as passages, re-tokenised; stale rows dropped."""
-        size = self.params.max_passage_sentences
-        titles: dict[str, list[str]] = {}
         out: list[_Candidate] = []
         seen: set[int] = set()
-        for rid, article, seq, para, win, text, title, source, url, published in rows:
+        for rid, article, seq, para, win, text, spans, terms, title, source, url, published in rows:
             entry = self._table.get(article)
             if entry is None or entry.seq != seq or rid in seen:
                 continue
             seen.add(rid)
-            title_terms = titles.get(title)
-            if title_terms is None:
-                title_terms = titles[title] = tokenize(title)
-            doc = window_doc(title_terms, text, int(para), int(win), size, rid & _MASK)
+            flat = terms.split()
+            counts = Counter(flat)
             out.append(
-                _Candidate(rid, doc, article, title, source or None, url or None, published or None)
+                _Candidate(
+                    rid,
+                    int(para),
+                    int(win),
+                    text,
+                    spans,
+                    terms,
+                    counts,
+                    len(flat) - counts.pop("|", 0),
+                    article,
+                    title,
+                    source or None,
+                    url or None,
+                    published or None,
+                )
             )
         return out
 
@@ -286,6 +341,8 @@ class ShardedEngine(Engine):
             doc.paragraph,
             doc.window,
             doc.text,
+            doc.spans_attr(),
+            doc.terms_attr(),
             article.title,
             article.source or "",
             article.url or "",
@@ -395,17 +452,16 @@ class ShardedEngine(Engine):
         """Read an article's rows (to count them out of the statistics), then delete them."""
         entry = self._table[article_id]
         ids = [row_id(entry.seq, n) for n in range(entry.passages)]
-        size = self.params.max_passage_sentences
         docs: list[PassageDoc] = []
         for start in range(0, len(ids), PAGE):
             page = ids[start : start + PAGE]
             found = shard.run(
-                f"SELECT id, para, win, text, title FROM {INDEX} WHERE id IN "
+                f"SELECT id, para, win, text, spans, terms, title FROM {INDEX} WHERE id IN "
                 f"({','.join(map(str, page))}) LIMIT {len(page)} OPTION max_matches={len(page)}"
             )
-            for rid, para, win, text, title in found:
+            for rid, para, win, text, spans, terms, title in found:
                 docs.append(
-                    window_doc(tokenize(title), text, int(para), int(win), size, rid & _MASK)
+                    doc_from_row(title_terms(title), text, para, win, rid & _MASK, spans, terms)
                 )
         for start in range(0, len(ids), PAGE):
             page = ids[start : start + PAGE]

@@ -11,7 +11,7 @@ so a passage scores the same on both backends.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from index import bm25_formula as formula
 from index.bm25 import BM25Params
@@ -88,6 +88,16 @@ class CollectionStats:
     def scores(self, query: Sequence[str], docs: Sequence[Sequence[str]]) -> list[float]:
         """BM25 score of each document (a token list) for ``query`` (repeated terms count
         each time, unknown terms score 0, BM25Plus adds idf x delta per known query term)."""
+        return self.scores_counted(query, [(Counter(doc), len(doc)) for doc in docs])
+
+    def scores_counted(
+        self,
+        query: Sequence[str],
+        docs: Sequence[tuple[Mapping[str, int], int]],
+        key: Callable[[str], str] | None = None,
+    ) -> list[float]:
+        """As :meth:`scores`, documents given as (term counts, length); ``key`` maps a query
+        term to the key its counts are under (an encoded form), identity by default."""
         p = self.params
         counts = Counter(t for t in query if self.df.get(t, 0) > 0)
         weights: list[tuple[str, float]] = []
@@ -96,12 +106,11 @@ class CollectionStats:
             idf = self.idf(term)
             if p.variant == "plus":
                 constant += mult * idf * p.delta
-            weights.append((term, mult * idf * (p.k1 + 1)))
+            weights.append((key(term) if key else term, mult * idf * (p.k1 + 1)))
         avgdl = self.avgdl
         out: list[float] = []
-        for doc in docs:
-            tf = Counter(doc)
-            k = formula.length_k(p.k1, p.b, float(len(doc)), avgdl)
+        for tf, length in docs:
+            k = formula.length_k(p.k1, p.b, float(length), avgdl)
             total = 0.0
             for term, weight in weights:
                 n = tf.get(term)
