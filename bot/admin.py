@@ -36,6 +36,7 @@ from telegram.ext import (
 
 from bot.format import clip, esc
 from config import Settings
+from index.backends.sphinx_shards import ShardWriteError
 from index.records import AddOutcome, StoredArticle
 from index.service import Desk
 
@@ -65,9 +66,36 @@ def outcome_text(outcome: AddOutcome) -> str:
         return (
             f"{verb} article <code>{esc(outcome.article_id)}</code>: "
             f"<b>{esc(_clip(outcome.title or ''))}</b> "
-            f"({outcome.paragraphs} paragraph{plural}). It can be asked about now."
+            + (
+                f"({outcome.paragraphs} paragraph{plural}). It can be asked about now."
+                if outcome.index_error is None
+                else f"({outcome.paragraphs} paragraph{plural}). It is stored, but NOT yet "
+                f"searchable: {esc(_clip(outcome.index_error, 600))}"
+            )
         )
     return f"Nothing added from {esc(_clip(outcome.input, 200))}: {esc(outcome.reason)}."
+
+
+def _backend_lines(extra: dict[str, object]) -> list[str]:
+    """/stats lines for a sharded search backend: shards up and down, partial answers."""
+    if extra.get("backend") in (None, "embedded"):
+        return []
+    shards = extra.get("shards")
+    down = extra.get("shards_down")
+    n_shards = len(shards) if isinstance(shards, list) else 0
+    down_list = [str(d) for d in down] if isinstance(down, list) else []
+    lines = [
+        "",
+        "<b>Search backend</b>",
+        f"{esc(extra['backend'])}: {n_shards - len(down_list)} of {n_shards} shards answering"
+        + (f" (down: {esc(', '.join(down_list))})" if down_list else ""),
+        f"Partial answers since start: {extra.get('partial_answers', 0)}",
+    ]
+    if extra.get("last_index_error"):
+        lines.append(f"Last index write error: {esc(_clip(str(extra['last_index_error']), 400))}")
+    if extra.get("stats_drift"):
+        lines.append("Statistics are approximate until the next /reindex.")
+    return lines
 
 
 def page_text(rows: list[StoredArticle], offset: int, total: int) -> str:
@@ -250,7 +278,15 @@ class AdminBot:
             return
         article_id = args[0]
         stored = await asyncio.to_thread(self.desk.get_article, article_id)
-        removed = await asyncio.to_thread(self.desk.remove, article_id)
+        try:
+            removed = await asyncio.to_thread(self.desk.remove, article_id)
+        except ShardWriteError as exc:
+            text = (
+                f"Removed article <code>{esc(article_id)}</code> from the store; it is no "
+                f"longer used, but {esc(_clip(str(exc), 600))}"
+            )
+            await self._reply(message, text)
+            return
         if removed:
             title = f": <b>{esc(_clip(stored.article.title))}</b>" if stored else ""
             text = f"Removed article <code>{esc(article_id)}</code>{title}. It is no longer used."
@@ -378,6 +414,7 @@ class AdminBot:
                 f"Questions declined: {activity.declined}",
                 f"Median answer time: {_ms(activity.median_latency_ms)}",
                 f"Feedback: {activity.helpful} helpful, {activity.not_helpful} not helpful",
+                *_backend_lines(corpus.extra),
             ]
         )
         await self._reply(message, text)

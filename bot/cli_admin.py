@@ -14,6 +14,7 @@ import time
 from typing import TextIO
 
 from config import Settings
+from index.backends.sphinx_shards import ShardWriteError
 from index.service import Desk
 from index.store import StoreError
 
@@ -64,13 +65,14 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add article files, folders and URLs; one line per input; 1 if any was refused."""
     try:
         desk = _open(settings)
-    except (StoreError, OSError) as exc:
+    except (StoreError, OSError, ShardWriteError) as exc:
         return _fail("add", str(exc))
     try:
         outcomes = desk.add_paths(args.inputs, added_by="cli", replace=args.replace)
     finally:
         desk.close()
     refused = 0
+    unindexed: set[str] = set()
     for outcome in outcomes:
         if outcome.added:
             note = " (replaced)" if outcome.replaced else ""
@@ -79,33 +81,47 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 f"({outcome.paragraphs} paragraphs)",
                 flush=True,
             )
+            if outcome.index_error:
+                unindexed.add(outcome.index_error)
         else:
             refused += 1
             print(f"refused {outcome.input}: {outcome.reason}", flush=True)
+    for error in sorted(unindexed):  # stored (acknowledged above) but not searchable yet
+        print(f"newsdesk add: {error}", file=sys.stderr)
     if refused:
         print(
             f"newsdesk add: {refused} of {len(outcomes)} inputs refused (see above)",
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 1 if unindexed else 0
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     """Remove articles by id; non-zero when any id is unknown."""
     try:
         desk = _open(settings)
-    except (StoreError, OSError) as exc:
+    except (StoreError, OSError, ShardWriteError) as exc:
         return _fail("remove", str(exc))
     unknown: list[str] = []
+    failed = False
     try:
         for article_id in args.ids:
-            if desk.remove(article_id):
+            try:
+                removed = desk.remove(article_id)
+            except ShardWriteError as exc:  # gone from the store, not yet from a shard
+                print(f"removed {article_id}", flush=True)
+                print(f"newsdesk remove: {exc}", file=sys.stderr)
+                failed = True
+                continue
+            if removed:
                 print(f"removed {article_id}", flush=True)
             else:
                 unknown.append(article_id)
     finally:
         desk.close()
+    if failed and not unknown:
+        return 1
     if unknown:
         return _fail("remove", "no article with id " + ", ".join(unknown))
     return 0
@@ -115,7 +131,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the stored articles, newest first (a JSON array with ``--json``)."""
     try:
         desk = Desk.open(settings, load_index=False)  # listing needs the store only
-    except (StoreError, OSError) as exc:
+    except (StoreError, OSError, ShardWriteError) as exc:
         return _fail("list", str(exc))
     try:
         rows = desk.list_articles(0, desk.count_articles())
@@ -150,11 +166,13 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     try:
         desk = Desk.open(settings, import_folder=False, load_index=False)
-    except (StoreError, OSError) as exc:
+    except (StoreError, OSError, ShardWriteError) as exc:
         return _fail("reindex", str(exc))
     try:
         stats = desk.reindex(progress=ProgressBar("reindexing"))
         report = desk.last_import
+    except ShardWriteError as exc:
+        return _fail("reindex", f"{exc}; the previous index is kept")
     finally:
         desk.close()
     for name, other in report.duplicates:

@@ -191,8 +191,14 @@ def declined_text(response: Response, note: str | None = None) -> str:
     return "\n".join(parts)
 
 
+PARTIAL_NOTE = "Part of the archive did not answer just now; this may not be the best answer."
+
+
 def reply_text(response: Response, note: str | None = None) -> str:
-    """The first reply to a question: the best answer, or the decline."""
+    """The first reply to a question: the best answer, or the decline (with one line more
+    when a search shard did not answer)."""
+    if response.partial:
+        note = f"{note} {PARTIAL_NOTE}" if note else PARTIAL_NOTE
     if response.answer is None:
         return declined_text(response, note)
     return answer_text(response, 0, note)
