@@ -171,11 +171,39 @@ def run(
                     "no_answer_accuracy": {k: v["no_answer_accuracy"] for k, v in scores.items()},
                 }
             )
+        shard_ms: list[float] = []
+        search_all = sharded._search_all
+
+        def timed(sql: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
+            started = time.perf_counter()
+            try:
+                return search_all(sql, args)
+            finally:
+                shard_ms.append((time.perf_counter() - started) * 1000.0)
+
+        sharded._search_all = timed  # type: ignore[method-assign]
         summary["latency"] = {
             "embedded": _latency(embedded.ask, texts, repeat),
             "sharded": _latency(sharded.ask, texts, repeat),
         }
+        sharded._search_all = search_all  # type: ignore[method-assign]
+        ordered = sorted(shard_ms)
+        summary["latency"]["sharded_fetch_only"] = {  # type: ignore[index]
+            "p50_ms": round(statistics.median(ordered), 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))], 2),
+        }
         summary["writes"] = _write_timing(sharded, articles[-1])
+        state = Path(tmp.name) / "state"
+        sharded.save(state)
+        summary["newsdesk_state_bytes"] = sum(f.stat().st_size for f in state.iterdir())
+        if started_shards:
+            summary["shard_rss_mb"] = [_rss_mb(s) for s in started_shards]
+            for shard in started_shards:
+                shard.stop()  # SIGTERM: searchd writes its RAM chunk to disk
+            summary["shard_disk_mb"] = [
+                round(sum(f.stat().st_size for f in s.folder.rglob("*") if f.is_file()) / 2**20, 1)
+                for s in started_shards
+            ]
         return summary
     finally:
         for shard in started_shards:
@@ -183,15 +211,34 @@ def run(
         tmp.cleanup()
 
 
+def _rss_mb(shard: Searchd) -> float:
+    """Resident memory of a running shard's searchd, in MiB."""
+    assert shard.process is not None
+    status = Path(f"/proc/{shard.process.pid}/status").read_text()
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    return round(kib / 1024, 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.shards", description=__doc__)
-    parser.add_argument("questions", nargs="+", type=Path, help="question fixture files")
-    parser.add_argument("--articles", type=Path, required=True, help="folder of article files")
+    parser.add_argument("questions", nargs="*", type=Path, help="question fixture files")
+    parser.add_argument("--articles", type=Path, help="folder of article files")
+    parser.add_argument(
+        "--synthetic", type=int, help="generate a synthetic corpus of this many passages instead"
+    )
     parser.add_argument("--shards", help="running shards host:port,host:port (default: start 2)")
     parser.add_argument("--repeat", type=int, default=3, help="times each question is timed")
     args = parser.parse_args(argv)
     shards = [s.strip() for s in args.shards.split(",")] if args.shards else None
-    summary = run(args.articles, args.questions, shards, args.repeat)
+    folder, questions = args.articles, list(args.questions)
+    if args.synthetic:
+        from bench.corpus import generate
+
+        corpus = generate(args.synthetic)
+        folder, questions = corpus.folder, [corpus.questions, *questions]
+    if folder is None or not questions:
+        parser.error("give --articles DIR and question files, or --synthetic N")
+    summary = run(folder, questions, shards, args.repeat)
     json.dump(summary, sys.stdout, indent=1)
     print()
     return 0

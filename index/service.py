@@ -100,6 +100,11 @@ class _ProcessLock:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         self._depth += 1
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock."""
+        return self._depth > 0
+
     def release(self) -> None:
         self._depth -= 1
         if self._depth == 0:
@@ -365,6 +370,11 @@ class Desk:
         if changes == self._seen_changes:
             return False
         hashes = self.store.hashes()
+        if self._backend.name != "embedded":
+            if self._adopt_shared(hashes, changes):
+                return True
+            if not self._process_lock.held:
+                return False  # another process is writing the shards: look again later
         changed = [i for i, h in hashes.items() if self._indexed.get(i) != h]
         gone = [i for i in self._indexed if i not in hashes]
         if len(changed) + len(gone) > max(50, REBUILD_SHARE * len(hashes)):
@@ -382,6 +392,20 @@ class Desk:
             self._rebuild_in_memory(changes)
             return True
         log.info("picked up %d changed and %d removed articles", len(articles), len(gone))
+        return True
+
+    def _adopt_shared(self, hashes: dict[str, str], changes: int) -> bool:
+        """Search shards are shared by every process: the one that changed the store also
+        wrote the shards and saved the statistics, so load those instead of writing again."""
+        try:
+            engine = self._backend.load(self.settings.index_dir)
+        except Exception as exc:  # missing or stale state: this process must write
+            log.info("saved search state not usable (%s)", exc)
+            return False
+        if engine.fingerprint() != store_fingerprint(hashes):
+            return False
+        self._install(engine, dict(hashes), changes)
+        log.info("picked up the search state another process saved")
         return True
 
     def _apply(

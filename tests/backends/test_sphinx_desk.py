@@ -175,3 +175,27 @@ def test_a_wiped_shard_is_noticed_at_start_and_rebuilt(
         assert rows(shards[1]) > 0
     finally:
         desk.close()
+
+
+def test_a_change_made_by_another_process_is_adopted_not_written_twice(
+    desk: Desk, shards: list[Searchd]
+) -> None:
+    other = Desk.open(desk.settings)  # as `newsdesk add` would, beside the running bot
+    try:
+        assert other.add_file("kestrel-1.txt", _article(1), added_by="cli").added
+        expected = other.stats()
+    finally:
+        other.close()
+    owner = shards[shard_of("kestrel-1", 2)]
+    owner.kill()  # the bot must not write what the other process already wrote
+    assert desk.refresh()
+    assert desk.last_index_error is None
+    owner.start()
+    assert desk.stats().passages == expected.passages == sum(rows(s) for s in shards)
+    answer = desk.ask(_question(1)).answer
+    assert answer is not None and answer.article_id == "kestrel-1"
+    assert desk.add_file("kestrel-2.txt", _article(2), added_by="bot").added  # no id clash
+    assert sum(rows(s) for s in shards) == desk.stats().passages
+    for n in (1, 2):
+        found = desk.ask(_question(n)).answer
+        assert found is not None and found.article_id == f"kestrel-{n}"
