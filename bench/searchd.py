@@ -29,6 +29,7 @@ index {index}
     rt_attr_bigint = seq
     rt_attr_uint = para
     rt_attr_uint = win
+    rt_attr_uint = plen
     rt_attr_string = article
     rt_attr_string = text
     rt_attr_string = spans

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.searchd import Searchd, start_shards
 from index.articles import ArticleError, parse_article
@@ -171,26 +172,37 @@ def run(
                     "no_answer_accuracy": {k: v["no_answer_accuracy"] for k, v in scores.items()},
                 }
             )
-        shard_ms: list[float] = []
-        search_all = sharded._search_all
+        fetch = {"ms": 0.0, "rounds": 0}
+        per_question: list[tuple[float, int]] = []
+        search = sharded._search_shards
 
-        def timed(sql: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
+        def timed(*args: Any) -> dict[int, list[tuple[Any, ...]]]:
             started = time.perf_counter()
             try:
-                return search_all(sql, args)
+                return search(*args)
             finally:
-                shard_ms.append((time.perf_counter() - started) * 1000.0)
+                fetch["ms"] += (time.perf_counter() - started) * 1000.0
+                fetch["rounds"] += 1
 
-        sharded._search_all = timed  # type: ignore[method-assign]
+        def ask(text: str) -> Response:
+            fetch["ms"], fetch["rounds"] = 0.0, 0
+            response = sharded.ask(text)
+            per_question.append((fetch["ms"], int(fetch["rounds"])))
+            return response
+
+        sharded._search_shards = timed  # type: ignore[method-assign]
         summary["latency"] = {
             "embedded": _latency(embedded.ask, texts, repeat),
-            "sharded": _latency(sharded.ask, texts, repeat),
+            "sharded": _latency(ask, texts, repeat),
         }
-        sharded._search_all = search_all  # type: ignore[method-assign]
-        ordered = sorted(shard_ms)
+        sharded._search_shards = search  # type: ignore[method-assign]
+        ordered = sorted(ms for ms, _ in per_question)
+        rounds = [r for _, r in per_question]
         summary["latency"]["sharded_fetch_only"] = {  # type: ignore[index]
             "p50_ms": round(statistics.median(ordered), 2),
             "p99_ms": round(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))], 2),
+            "questions_needing_more_pages": sum(r > 1 for r in rounds),
+            "max_rounds": max(rounds),
         }
         summary["writes"] = _write_timing(sharded, articles[-1])
         state = Path(tmp.name) / "state"

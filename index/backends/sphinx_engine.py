@@ -72,11 +72,13 @@ FORMAT_VERSION = 1
 #: Passages fetched from each shard per question, as a multiple of ``candidate_passages``:
 #: the shards rank by their own (local, approximate) BM25, Newsdesk rescores exactly.
 FETCH_FACTOR = 5
+MAX_PAGES = 8  # at most this many pages from one shard for one question
 WRITE_BATCH_BYTES = 1_000_000  # rows per REPLACE statement, by size (max_packet_size is 8 MB)
 PAGE = 1000  # ids per SELECT/DELETE page
 WARN_EVERY_S = 10.0  # a dead shard is logged at most this often
 _FIELDS = (
-    "id, body, article, art, seq, para, win, text, spans, terms, title, source, url, published"
+    "id, body, article, art, seq, para, win, plen, text, spans, terms, title, source, url, "
+    "published"
 )
 _COLUMNS = "id, article, seq, para, win, text, spans, terms, title, source, url, published"
 _MASK = (1 << PASSAGE_BITS) - 1
@@ -99,6 +101,8 @@ class _Candidate:
     """A passage from a shard: its paragraph, sentence spans and encoded terms."""
 
     rid: int
+    shard: int  # index of the shard that sent it
+    rank: int  # its place in that shard's reply, from 0
     paragraph: int
     window: int
     text: str
@@ -197,22 +201,10 @@ class ShardedEngine(Engine):
         wanted = dict.fromkeys(encode_term(t) for t in terms if self._pstats.doc_freq(t) > 0)
         if not wanted:
             return []
-        fetch = FETCH_FACTOR * params.candidate_passages
-        sql = (
-            f"SELECT {_COLUMNS}, WEIGHT() AS w FROM {INDEX} WHERE MATCH(%s) "
-            f"ORDER BY WEIGHT() DESC, id ASC LIMIT {fetch} "
-            f"OPTION ranker=bm25, max_matches={fetch}"
-        )
         match = '"' + " ".join(wanted) + '"/1'
-        rows = self._search_all(sql, (match,))
-        candidates = self._candidates(rows)
-        if not candidates:
+        candidates, passage_scores, best = self._best_passages(terms, match)
+        if not best:
             return []
-        passage_scores = self._pstats.scores_counted(
-            terms, [(c.counts, c.length) for c in candidates], encode_term
-        )
-        best = sorted(range(len(candidates)), key=lambda i: (-passage_scores[i], candidates[i].rid))
-        best = best[: params.candidate_passages]
         # the sentences of the best passages: (passage, sentence number in the passage)
         spans: dict[int, tuple[tuple[int, int], ...]] = {}
         pairs: list[tuple[int, int]] = []
@@ -241,6 +233,70 @@ class ShardedEngine(Engine):
             (fused[n], candidates[pairs[n][0]], spans[pairs[n][0]][pairs[n][1]], pairs[n][1])
             for n in order
         )
+
+    def _best_passages(
+        self, terms: list[str], match: str
+    ) -> tuple[list[_Candidate], list[float], list[int]]:
+        """Candidate passages from every shard, their exact scores, and the indexes of the
+        best ``candidate_passages`` of them (best first, ties by row id as the embedded
+        index breaks them).
+
+        Each shard sends its best ``FETCH_FACTOR x candidate_passages`` rows by its own
+        approximate ranking. Where one of a shard's rows in the second half of what it sent
+        makes the exact top, its ranking is not to be trusted that far down: the next page
+        is fetched from that shard (up to MAX_PAGES pages).
+        """
+        k = self.params.candidate_passages
+        page = FETCH_FACTOR * k
+        ranker = self._ranker()
+        fetched = [0] * len(self._shards)
+        full = [False] * len(self._shards)
+        candidates: list[_Candidate] = []
+        scores: list[float] = []
+        seen: set[int] = set()
+        best: list[int] = []
+        todo = list(range(len(self._shards)))
+        while todo:
+            replies = self._search_shards(todo, match, ranker, fetched, page)
+            new: list[_Candidate] = []
+            for index, found in replies.items():
+                new.extend(self._candidates(index, fetched[index], found, seen))
+                fetched[index] += len(found)
+                full[index] = len(found) == page
+            candidates.extend(new)
+            scores.extend(
+                self._pstats.scores_counted(terms, [(c.counts, c.length) for c in new], encode_term)
+            )
+            best = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i].rid))
+            best = best[:k]
+            deep = {candidates[i].shard for i in best if candidates[i].rank >= page // 2}
+            todo = [
+                s
+                for s in sorted(deep)
+                if full[s]
+                and fetched[s] < MAX_PAGES * page
+                and any(
+                    candidates[i].shard == s and candidates[i].rank >= fetched[s] - page // 2
+                    for i in best
+                )
+            ]
+        return candidates, scores, best
+
+    def _ranker(self) -> str:
+        """The shards' ranking: Newsdesk's BM25, exact when the matched terms occur equally
+        often, from their idf (``sum_idf``, the shard's own), their idf-weighted mean count
+        (``tf_idf / sum_idf``) and the passage length (the ``plen`` attribute).
+        Sphinx 2.2.11's ``bm25a`` cannot normalise length on RT indexes and its ``bm25``
+        ranker ignores length, yet among thousands of passages holding one common term only
+        length and counts tell the best 30 apart. Newsdesk rescores what comes back exactly,
+        so this only has to bring the right rows.
+        """
+        p = self.params.bm25
+        delta = p.delta if p.variant == "plus" else 0.0
+        avgdl = self._pstats.avgdl or 1.0
+        k = f"{p.k1:.6f}*({1 - p.b:.6f}+{p.b / avgdl:.9f}*plen)"
+        tf = "(tf_idf+0.000001)/(sum_idf+0.000001)"  # idf-weighted mean count
+        return f"expr('sum(sum_idf*({p.k1 + 1:.6f}*{tf}/({tf}+{k})+{delta:.6f}))*10000')"
 
     def _distinct_answers(
         self, ranked: Iterable[tuple[float, _Candidate, tuple[int, int], int]]
@@ -273,11 +329,14 @@ class ShardedEngine(Engine):
                 break
         return out
 
-    def _candidates(self, rows: Iterable[tuple[Any, ...]]) -> list[_Candidate]:
-        """Shard rows of current articles as passages, re-tokenised; stale rows dropped."""
+    def _candidates(
+        self, shard: int, first: int, rows: Iterable[tuple[Any, ...]], seen: set[int]
+    ) -> list[_Candidate]:
+        """Shard rows of current articles as candidates (their rank in the shard's reply
+        counted from ``first``); rows of removed or replaced articles are dropped."""
         out: list[_Candidate] = []
-        seen: set[int] = set()
-        for rid, article, seq, para, win, text, spans, terms, title, source, url, published in rows:
+        for rank, row in enumerate(rows, start=first):
+            rid, article, seq, para, win, text, spans, terms, title, source, url, published = row
             entry = self._table.get(article)
             if entry is None or entry.seq != seq or rid in seen:
                 continue
@@ -287,6 +346,8 @@ class ShardedEngine(Engine):
             out.append(
                 _Candidate(
                     rid,
+                    shard,
+                    rank,
                     int(para),
                     int(win),
                     text,
@@ -303,23 +364,35 @@ class ShardedEngine(Engine):
             )
         return out
 
-    def _search_all(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
-        """Ask every shard at once; a shard that fails or warns makes the answer partial."""
-        futures = [_POOL.submit(shard.search, sql, args) for shard in self._shards]
-        rows: list[tuple[Any, ...]] = []
-        for shard, future in zip(self._shards, futures, strict=True):
+    def _search_shards(
+        self, indexes: Sequence[int], match: str, ranker: str, offsets: Sequence[int], count: int
+    ) -> dict[int, list[tuple[Any, ...]]]:
+        """Ask shards at once for ``count`` rows after their ``offsets``; a shard that fails
+        or warns is left out and makes the answer partial."""
+        futures = {}
+        for index in indexes:
+            offset = offsets[index]
+            sql = (
+                f"SELECT {_COLUMNS}, WEIGHT() AS w FROM {INDEX} WHERE MATCH(%s) "
+                f"ORDER BY WEIGHT() DESC, id ASC LIMIT {offset}, {count} "
+                f"OPTION ranker={ranker}, idf='plain', max_matches={offset + count}"
+            )
+            futures[index] = _POOL.submit(self._shards[index].search, sql, (match,))
+        replies: dict[int, list[tuple[Any, ...]]] = {}
+        for index, future in futures.items():
+            shard = self._shards[index]
             try:
                 found, warning = future.result()
             except ShardError as exc:
                 self._shard_failed(shard.address, exc.reason)
                 continue
-            rows.extend(row[:-1] for row in found)  # drop WEIGHT(): rescored exactly
+            replies[index] = [row[:-1] for row in found]  # WEIGHT() dropped: rescored exactly
             if warning:
                 self._shard_failed(shard.address, f"partial result: {warning}")
             elif shard.address in self.down:
                 log.info("shard %s answers again", shard.address)
                 del self.down[shard.address]
-        return rows
+        return replies
 
     def _shard_failed(self, address: str, reason: str) -> None:
         self._partial = True
@@ -340,6 +413,7 @@ class ShardedEngine(Engine):
             seq,
             doc.paragraph,
             doc.window,
+            len(doc.terms),
             doc.text,
             doc.spans_attr(),
             doc.terms_attr(),
