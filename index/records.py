@@ -85,7 +85,7 @@ class Response:
 
     def to_json(self) -> dict[str, object]:
         """The ``newsdesk ask --json`` object."""
-        return {
+        out: dict[str, object] = {
             "question": self.question,
             "answer": self.answer.to_json() if self.answer else None,
             "alternatives": [a.to_json() for a in self.alternatives],
@@ -94,6 +94,9 @@ class Response:
             "suggestions": list(self.suggestions),
             "pipeline": self.pipeline,
         }
+        if self.partial:  # some shard did not answer (sharded backend only)
+            out["partial"] = True
+        return out
 
 
 @dataclass(frozen=True, slots=True)
