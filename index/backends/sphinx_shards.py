@@ -36,16 +36,16 @@ class ShardError(Exception):
 class ShardWriteError(Exception):
     """Some articles could not be written to (or removed from) their shard.
 
-    They are safe in the store; the next reindex writes them. The message says which.
+    The store (the truth) has the change; the next reindex applies it. The message says which.
     """
 
     def __init__(self, errors: Sequence[ShardError], articles: Sequence[str]) -> None:
         shards = "; ".join(str(e) for e in errors)
         shown = ", ".join(articles[:5]) + (" ..." if len(articles) > 5 else "")
         super().__init__(
-            f"search shard write failed ({shards}); {len(articles)} article(s) not updated "
-            f"in the search index ({shown}); they are safe in the store and the next "
-            "reindex repairs the index"
+            f"search shard write failed ({shards}); {len(articles)} article(s) not yet "
+            f"changed in the search index ({shown}); the article store has the change and "
+            "the next reindex repairs the index"
         )
         self.errors = list(errors)
         self.articles = list(articles)
