@@ -128,7 +128,10 @@ class Settings(BaseSettings):
     )
     shards: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
-        description="Comma-separated host:port SphinxQL addresses of the shards, in order.",
+        description=(
+            "Comma-separated shards, in order; each [cluster/]host:port[|host:port...] "
+            "(replicas of one shard, and its Manticore replication cluster)."
+        ),
     )
     shard_timeout_s: float = Field(
         default=2.0, gt=0, le=60, description="Connect and read timeout for one shard."
@@ -162,9 +165,13 @@ class Settings(BaseSettings):
         for item in (str(i).strip() for i in items):
             if not item:
                 continue
-            host, _, port = item.rpartition(":")
-            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-                raise ValueError(f"{item!r} is not host:port")
+            cluster, _, replicas = item.rpartition("/")
+            if cluster and not cluster.replace("_", "a").isalnum():
+                raise ValueError(f"{item!r}: cluster name {cluster!r} is not a plain name")
+            for replica in replicas.split("|"):
+                host, _, port = replica.strip().rpartition(":")
+                if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                    raise ValueError(f"{item!r} is not [cluster/]host:port[|host:port...]")
             shards.append(item)
         if len(set(shards)) != len(shards):
             raise ValueError("a shard address is listed twice")

@@ -439,7 +439,9 @@ class ShardedEngine(Engine):
     @staticmethod
     def _replace(shard: Shard, rows: Sequence[tuple[object, ...]]) -> None:
         marks = "(" + ",".join(["%s"] * len(rows[0])) + ")"
-        sql = f"REPLACE INTO {INDEX} ({_FIELDS}) VALUES " + ",".join([marks] * len(rows))
+        sql = f"REPLACE INTO {shard.write_table} ({_FIELDS}) VALUES " + ",".join(
+            [marks] * len(rows)
+        )
         shard.run(sql, [v for row in rows for v in row])
 
     def _lay_out_one(self, article: Article, seq: int) -> tuple[list[PassageDoc], list[Any]]:
@@ -539,7 +541,7 @@ class ShardedEngine(Engine):
                 )
         for start in range(0, len(ids), PAGE):
             page = ids[start : start + PAGE]
-            shard.run(f"DELETE FROM {INDEX} WHERE id IN ({','.join(map(str, page))})")
+            shard.run(f"DELETE FROM {shard.write_table} WHERE id IN ({','.join(map(str, page))})")
         if len(docs) != entry.passages:
             log.warning(
                 "shard %s held %d of article %s's %d passages; statistics are approximate "
@@ -618,7 +620,8 @@ class ShardedEngine(Engine):
             )
             if not rows:
                 return
-            shard.run(f"DELETE FROM {INDEX} WHERE id IN ({','.join(str(r[0]) for r in rows)})")
+            ids = ",".join(str(r[0]) for r in rows)
+            shard.run(f"DELETE FROM {shard.write_table} WHERE id IN ({ids})")
 
     # --- persistence: the statistics and the article table ------------------------------------
     def save(self, directory: Path) -> None:

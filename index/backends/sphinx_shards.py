@@ -51,28 +51,59 @@ class ShardWriteError(Exception):
         self.articles = list(articles)
 
 
+def parse_shard(entry: str) -> tuple[str | None, list[tuple[str, int]]]:
+    """``[cluster/]host:port[|host:port...]`` -> (replication cluster, replica addresses).
+
+    Replicas of one shard hold the same rows (a Manticore replication cluster); writes to a
+    replicated table must name it ``cluster:table``.
+    """
+    cluster, _, hosts = entry.rpartition("/")
+    replicas = []
+    for item in hosts.split("|"):
+        host, _, port = item.strip().rpartition(":")
+        replicas.append((host, int(port)))
+    return cluster or None, replicas
+
+
 class Shard:
-    """One shard address; statements are serialised on its single connection."""
+    """One shard (one or more replica addresses); statements are serialised on a single
+    connection to the first replica that accepts it."""
 
     def __init__(self, address: str, timeout_s: float) -> None:
-        host, _, port = address.rpartition(":")
         self.address = address
-        self._host = host
-        self._port = int(port)
+        cluster, self._replicas = parse_shard(address)
+        #: the table name writes use (``cluster:table`` when the shard is replicated)
+        self.write_table = f"{cluster}:{INDEX}" if cluster else INDEX
+        self._current = 0
         self._timeout = timeout_s
         self._conn: Any = None
         self._lock = threading.Lock()
 
     def _connect(self) -> Any:
-        return pymysql.connect(
-            host=self._host,
-            port=self._port,
-            autocommit=True,
-            charset="utf8mb4",
-            connect_timeout=self._timeout,
-            read_timeout=self._timeout,
-            write_timeout=self._timeout,
-        )
+        """A connection to the current replica, else to the next ones in turn."""
+        failure: BaseException | None = None
+        for step in range(len(self._replicas)):
+            index = (self._current + step) % len(self._replicas)
+            host, port = self._replicas[index]
+            try:
+                conn = pymysql.connect(
+                    host=host,
+                    port=port,
+                    autocommit=True,
+                    charset="utf8mb4",
+                    connect_timeout=self._timeout,
+                    read_timeout=self._timeout,
+                    write_timeout=self._timeout,
+                )
+            except (pymysql.err.MySQLError, OSError) as exc:
+                failure = exc
+                continue
+            if index != self._current:
+                log.warning("shard %s: using replica %s:%d", self.address, host, port)
+            self._current = index
+            return conn
+        assert failure is not None
+        raise failure
 
     def run(self, sql: str, args: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
         """Execute one statement; its rows (empty for writes). Raises :class:`ShardError`."""
@@ -123,7 +154,15 @@ class Shard:
 
 
 def _reason(exc: BaseException) -> str:
+    """The server's message, one line, cut short (a syntax error quotes the statement)."""
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[1], str):
-        return f"{args[1]} (error {args[0]})"
-    return f"{type(exc).__name__}: {exc}"
+        text = f"{_short(args[1])} (error {args[0]})"
+    else:
+        text = f"{type(exc).__name__}: {_short(str(exc))}"
+    return text
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.replace("\x00", " ").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

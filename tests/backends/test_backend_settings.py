@@ -20,6 +20,8 @@ def test_sphinx_takes_a_list_of_shards(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSDESK_SHARDS", "127.0.0.1:9306, shard-b.local:9307")
     settings = load_settings()
     assert settings.shards == ("127.0.0.1:9306", "shard-b.local:9307")
+    monkeypatch.setenv("NEWSDESK_SHARDS", "shard_0/h1:9306|h2:9306, h3:9306")
+    assert load_settings().shards == ("shard_0/h1:9306|h2:9306", "h3:9306")
     backend = backend_for(settings, EngineParams())
     assert isinstance(backend, SphinxBackend) and backend.shards == settings.shards
 
@@ -29,8 +31,10 @@ def test_sphinx_takes_a_list_of_shards(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({"NEWSDESK_SEARCH_BACKEND": "sphinx"}, "NEWSDESK_SHARDS=host:port"),
         ({"NEWSDESK_SEARCH_BACKEND": "elastic"}, "NEWSDESK_SEARCH_BACKEND"),
-        ({"NEWSDESK_SHARDS": "127.0.0.1"}, "'127.0.0.1' is not host:port"),
-        ({"NEWSDESK_SHARDS": "h:1,h:99999"}, "'h:99999' is not host:port"),
+        ({"NEWSDESK_SHARDS": "127.0.0.1"}, "'127.0.0.1' is not "),
+        ({"NEWSDESK_SHARDS": "h:1,h:99999"}, "'h:99999' is not "),
+        ({"NEWSDESK_SHARDS": "h:1|h:x"}, "'h:1|h:x' is not "),
+        ({"NEWSDESK_SHARDS": "c-1/h:1"}, "cluster name 'c-1' is not a plain name"),
         ({"NEWSDESK_SHARDS": "h:1,h:1"}, "listed twice"),
         (
             {

@@ -10,6 +10,7 @@ import pytest
 
 from bench.searchd import Searchd
 from bot.format import PARTIAL_NOTE, reply_text
+from config import load_settings
 from index.backends.sphinx_engine import shard_of
 from index.backends.sphinx_shards import ShardWriteError
 from index.engine import Engine
@@ -199,3 +200,45 @@ def test_a_change_made_by_another_process_is_adopted_not_written_twice(
     for n in (1, 2):
         found = desk.ask(_question(n)).answer
         assert found is not None and found.article_id == f"kestrel-{n}"
+
+
+def test_a_shard_with_a_dead_replica_answers_from_the_other(
+    shards: list[Searchd], tmp_path: Path
+) -> None:
+    import shutil
+
+    replica = Searchd(tmp_path / "replica")  # shard 0's second replica, down for now
+    entries = [f"{shards[0].address}|{replica.address}", shards[1].address]
+    settings = load_settings(
+        search_backend="sphinx", shards=",".join(entries), articles_dir=ARTICLES
+    )
+    desk = Desk.open(settings)  # the writes reach the first replica
+    try:
+        question = next(
+            q
+            for q in load_questions(FIXTURES / "questions.jsonl")
+            if q.article and shard_of(q.article, 2) == 0
+        )
+        shards[0].stop()  # a clean stop writes the RT index out; the replica gets a copy
+        for path in shards[0].folder.glob("newsdesk_passages.*"):
+            shutil.copy2(path, replica.folder / path.name)
+        replica.start()
+        response = desk.ask(question.question)
+        assert not response.partial
+        assert response.answer is not None and is_correct(question, response.answer)
+        replica.kill()  # now no replica of shard 0 answers
+        assert desk.ask(question.question).partial
+    finally:
+        desk.close()
+        replica.kill()
+
+
+def test_writes_name_the_replication_cluster(shards: list[Searchd], tmp_path: Path) -> None:
+    entries = [f"shard0/{shards[0].address}", f"shard1/{shards[1].address}"]
+    settings = load_settings(
+        search_backend="sphinx", shards=",".join(entries), articles_dir=ARTICLES
+    )
+    with pytest.raises(
+        ShardWriteError, match=r"shard[01]/127\.0\.0\.1:\d+: .*near ':newsdesk_passages"
+    ):
+        Desk.open(settings)  # Sphinx 2.2.11 has no clusters: the cluster:table name is refused
