@@ -35,7 +35,6 @@ _STARTERS = frozenset(
 _BOUNDARY = re.compile(
     r"""(?P<end>[.!?]+|\.\.\.|…)(?P<close>["'”’)\]]*)(?P<space>\s+)(?=(?P<next>["'“‘(\[]*[^\s]))"""
 )
-_WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
 
 
 _NEXT_WORD = re.compile(r"[\"'“‘(\[]*([\w’']*)")
@@ -60,8 +59,7 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
         return first.isupper() or first.isdigit() or not first.isalnum()
     if end in ("...", "…") or len(end) > 1:
         return first.isupper() or first.isdigit()
-    before = _WORD_BEFORE.search(text, max(0, match.start() - _BEFORE_WINDOW), match.start())
-    word = before.group(1) if before else ""
+    word = _word_before(text, match.start())
     bare = word.lower().strip(".'’")
     if bare in _NEVER_FINAL:
         return False
@@ -79,36 +77,69 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 
 
+def _word_before(text: str, end: int) -> str:
+    """The run of word characters, dots, apostrophes and hyphens that ends at ``end``
+    (at most :data:`_BEFORE_WINDOW` characters): what ``_WORD_BEFORE`` finds, by a backward
+    scan instead of a regex search that retries at every position of the window."""
+    start = end
+    floor = max(0, end - _BEFORE_WINDOW)
+    while start > floor:
+        char = text[start - 1]
+        if char.isalnum() or char in _WORD_EXTRA:
+            start -= 1
+        else:
+            break
+    return text[start:end]
+
+
+_WORD_EXTRA = frozenset("_.'’-")
+# Where a boundary can be: a run of end marks and closing quotes or brackets, then a space.
+# It starts with a character class, so the regex engine skips ahead to candidates quickly;
+# _BOUNDARY, tried from the start of each candidate, matches inside it (see _folded_spans).
+_CANDIDATE = re.compile(r"""[.!?…][.!?…"'”’)\]]*\s""")
+
+
+def _folded_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of white-space folded ``text`` (no leading, trailing or double
+    spaces).
+
+    A ``_BOUNDARY`` match needs an end mark followed by closing marks and white space, so
+    each one lies in a ``_CANDIDATE`` match, and each candidate holds exactly one (at its
+    last end mark at the latest): searching from each candidate's start finds the matches of
+    ``_BOUNDARY.finditer`` without running that pattern at every character (a search
+    from a candidate finds the next match even if it lay beyond it, so the result is the
+    same as finditer's in any case).
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    after = 0  # where the previous match ended: finditer would search on from here
+    search = _BOUNDARY.search
+    for candidate in _CANDIDATE.finditer(text):
+        if candidate.start() < after:
+            continue
+        match = search(text, candidate.start())
+        if match is None:
+            break
+        after = match.end()
+        if _is_boundary(text, match):
+            cut = match.end("close")
+            if cut > start:
+                spans.append((start, cut))
+            start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Cut a paragraph into sentences; text without a full stop is one sentence."""
     text = " ".join(paragraph.split())
-    if not text:
-        return []
-    sentences: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        if _is_boundary(text, match):
-            cut = match.end("close")
-            piece = text[start:cut].strip()
-            if piece:
-                sentences.append(piece)
-            start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
+    return [text[begin:end] for begin, end in _folded_spans(text)]
 
 
 def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     """Character spans of the sentences inside ``paragraph`` (after white-space folding)."""
-    text = " ".join(paragraph.split())
-    spans: list[tuple[int, int]] = []
-    cursor = 0
-    for sentence in split_sentences(text):
-        begin = text.index(sentence, cursor)
-        spans.append((begin, begin + len(sentence)))
-        cursor = begin + len(sentence)
-    return spans
+    return _folded_spans(" ".join(paragraph.split()))
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -172,6 +203,8 @@ def _expand(raw: str) -> list[str]:
 
 _TERMS_CACHE: dict[str, tuple[str, ...]] = {}
 _TERMS_CACHE_LIMIT = 1_000_000  # raw word forms remembered (about 150 MB when full)
+_CHUNK_CACHE: dict[str, tuple[str, ...]] = {}
+_CHUNK_CACHE_LIMIT = 1_000_000  # white-space delimited chunks remembered
 
 
 def _terms(raw: str) -> tuple[str, ...]:
@@ -184,13 +217,31 @@ def _terms(raw: str) -> tuple[str, ...]:
     return terms
 
 
+def chunk_terms(chunk: str) -> tuple[str, ...]:
+    """The index terms of a run of text without white space ("(Reuters)", "KN-23's,").
+
+    A token never holds white space, so the terms of a text are those of its white-space
+    delimited chunks, in order: :func:`tokenize` looks each chunk up once instead of
+    running the token pattern over the text and looking up every word it finds.
+    """
+    terms = _CHUNK_CACHE.get(chunk)
+    if terms is None:
+        found: list[str] = []
+        for raw in _TOKEN.findall(chunk):
+            found += _terms(raw)
+        terms = tuple(found)
+        if len(_CHUNK_CACHE) < _CHUNK_CACHE_LIMIT:
+            _CHUNK_CACHE[chunk] = terms
+    return terms
+
+
 def tokenize(text: str) -> list[str]:
     """Index terms of a text: case-folded, stemmed, stop words dropped, numbers kept."""
     terms: list[str] = []
-    cached = _TERMS_CACHE.get
-    for raw in _TOKEN.findall(text):
-        found = cached(raw)
-        terms += found if found is not None else _terms(raw)
+    cached = _CHUNK_CACHE.get
+    for chunk in text.split():
+        found = cached(chunk)
+        terms += found if found is not None else chunk_terms(chunk)
     return terms
 
 
