@@ -193,6 +193,76 @@ def _chunks(docs: Iterable[Sequence[str]], size: int) -> Iterator[list[Sequence[
         yield chunk
 
 
+class SegmentBuilder:
+    """Builds one segment from documents given as term-id arrays, batch by batch.
+
+    Documents are inverted in chunks of about :data:`BUILD_CHUNK_DOCS`, so only one chunk's
+    token stream is expanded to 64-bit sort keys at a time.
+    """
+
+    def __init__(self, vocab: TermIds, first_id: int) -> None:
+        self.vocab = vocab
+        self.first_id = first_id
+        self._vocab_lo = len(vocab.terms)
+        self._parts: list[Part] = []
+        self._fwd: list[I32] = []
+        self._lens: list[I64] = []
+        self._pending: list[tuple[I32, I64]] = []
+        self._pending_docs = 0
+        self._next_doc = first_id
+
+    def add(self, flat: I32, lens: I64) -> None:
+        """Documents with the next ids: ``lens[i]`` term ids each, concatenated in ``flat``."""
+        self._pending.append((flat, lens))
+        self._pending_docs += int(lens.shape[0])
+        if self._pending_docs >= BUILD_CHUNK_DOCS:
+            self._invert_pending()
+
+    def _invert_pending(self) -> None:
+        if not self._pending:
+            return
+        if len(self._pending) == 1:
+            flat, lens = self._pending[0]
+        else:
+            flat = np.concatenate([f for f, _ in self._pending])
+            lens = np.concatenate([n for _, n in self._pending])
+        self._pending, self._pending_docs = [], 0
+        flat = flat.astype(np.int32, copy=False)
+        lens = lens.astype(np.int64, copy=False)
+        self._parts.append(_invert_chunk(flat, lens, self._next_doc, len(self.vocab.terms)))
+        self._fwd.append(flat)
+        self._lens.append(lens)
+        self._next_doc += int(lens.shape[0])
+
+    @property
+    def docs(self) -> int:
+        """Documents added so far."""
+        return self._next_doc + self._pending_docs - self.first_id
+
+    def finish(self) -> Segment:
+        self._invert_pending()
+        n_terms = len(self.vocab.terms)
+        offsets, post_docs, post_tf = concat_postings(self._parts, n_terms)
+        self._parts = []
+        doc_len64 = np.concatenate(self._lens) if self._lens else np.zeros(0, dtype=np.int64)
+        self._lens = []
+        fwd_offsets = np.zeros(doc_len64.shape[0] + 1, dtype=np.int64)
+        np.cumsum(doc_len64, out=fwd_offsets[1:])
+        fwd_terms = np.concatenate(self._fwd) if self._fwd else np.zeros(0, dtype=np.int32)
+        self._fwd = []
+        return Segment(
+            first_id=self.first_id,
+            doc_len=doc_len64.astype(np.int32),
+            term_offsets=offsets,
+            post_docs=post_docs,
+            post_tf=post_tf,
+            fwd_offsets=fwd_offsets,
+            fwd_terms=fwd_terms,
+            vocab_lo=self._vocab_lo,
+            new_terms=self.vocab.terms[self._vocab_lo :],
+        )
+
+
 def build_segment(
     docs: Iterable[Sequence[str]],
     vocab: TermIds,
@@ -201,15 +271,10 @@ def build_segment(
 ) -> Segment:
     """Index ``docs`` (token lists) as one segment starting at ``first_id``.
 
-    New terms are added to ``vocab``. Documents are processed in chunks so that only one
-    chunk's token stream is expanded to 64-bit sort keys at a time.
+    New terms are added to ``vocab`` in order of first appearance.
     """
-    vocab_lo = len(vocab.terms)
     getter = vocab.__getitem__
-    parts: list[Part] = []
-    fwd_parts: list[I32] = []
-    len_parts: list[I64] = []
-    next_doc = first_id
+    builder = SegmentBuilder(vocab, first_id)
     for chunk in _chunks(docs, BUILD_CHUNK_DOCS):
         if isinstance(chunk[0], str) or any(isinstance(d, str) for d in chunk):
             raise TypeError("each document must be a sequence of tokens, not a str")
@@ -219,30 +284,10 @@ def build_segment(
             dtype=np.int32,
             count=int(lens.sum()),
         )
-        parts.append(_invert_chunk(flat, lens, next_doc, len(vocab.terms)))
-        fwd_parts.append(flat)
-        len_parts.append(lens)
-        next_doc += len(chunk)
+        builder.add(flat, lens)
         if on_chunk is not None:
-            on_chunk(next_doc - first_id)
-    n_terms = len(vocab.terms)
-    offsets, post_docs, post_tf = concat_postings(parts, n_terms)
-    del parts
-    doc_len64 = np.concatenate(len_parts) if len_parts else np.zeros(0, dtype=np.int64)
-    fwd_offsets = np.zeros(doc_len64.shape[0] + 1, dtype=np.int64)
-    np.cumsum(doc_len64, out=fwd_offsets[1:])
-    fwd_terms = np.concatenate(fwd_parts) if fwd_parts else np.zeros(0, dtype=np.int32)
-    return Segment(
-        first_id=first_id,
-        doc_len=doc_len64.astype(np.int32),
-        term_offsets=offsets,
-        post_docs=post_docs,
-        post_tf=post_tf,
-        fwd_offsets=fwd_offsets,
-        fwd_terms=fwd_terms,
-        vocab_lo=vocab_lo,
-        new_terms=vocab.terms[vocab_lo:],
-    )
+            on_chunk(builder.docs)
+    return builder.finish()
 
 
 def _segment_part(seg: Segment, dead: npt.NDArray[np.bool_] | None) -> Part:

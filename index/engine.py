@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.bm25 import BM25Index, BM25Params
-from index.build_pool import laid_batches
+from index.bm25 import BM25Builder, BM25Index, BM25Params
+from index.build_layout import TermMap
+from index.build_pool import coded_batches
 from index.build_pool import workers as build_workers
-from index.build_stream import BackgroundBuild
 from index.durable import replace_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
 from index.evidence import (
@@ -152,32 +152,32 @@ class Engine:
         names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]
         # Forking a process that runs other threads (the bot) risks a child that inherits a
         # lock held by another thread; builds started on a lone thread (the command line,
-        # start-up) lay out in parallel, the others serially. Decided before our own
-        # builder thread starts.
+        # start-up) lay out in parallel, the others serially.
         workers = build_workers() if _lone_thread() else 0
-        passages = BackgroundBuild(params.bm25)
-
-        def sentence_docs() -> Iterator[list[str]]:
-            """Lay articles out batch by batch (on worker processes when there are cores to
-            spare), streaming sentence token lists to the BM25 builder and passage token
-            lists to the passage builder's thread, so they never all sit in memory."""
-            done = 0
-            batches = laid_batches(
-                unique, names, BUILD_BATCH, params.max_passage_sentences, workers
+        sentences = BM25Builder(params.bm25)
+        passages = BM25Builder(params.bm25)
+        # Per worker (coder): its term ids to the sentence and to the passage vocabulary.
+        maps: dict[str, tuple[TermMap, TermMap]] = {}
+        done = 0
+        batches = coded_batches(unique, names, BUILD_BATCH, params.max_passage_sentences, workers)
+        for batch in batches:
+            engine._place(batch.segment)
+            engine._attach(batch.segment)
+            to_sentence, to_passage = maps.setdefault(batch.coder, (TermMap(), TermMap()))
+            for term_map in (to_sentence, to_passage):
+                term_map.learn(batch.first_new, batch.new_terms)
+            sentences.add(
+                to_sentence.to_vocab(batch.sentence_terms, sentences.vocab), batch.sentence_lens
             )
-            for laid in batches:
-                engine._place(laid.segment)
-                passages.feed(laid.passage_docs)
-                engine._attach(laid.segment)
-                done += len(laid.segment.articles)
-                if progress:
-                    progress(done, total)
-                yield from laid.sentence_docs
-
-        try:
-            engine._sentences = BM25Index.build(sentence_docs(), params.bm25)
-        finally:
-            passages.close()
+            passages.add(
+                to_passage.to_vocab(batch.passage_terms, passages.vocab), batch.passage_lens
+            )
+            done += len(batch.segment.articles)
+            del batch
+            if progress:
+                progress(done, total)
+        del maps
+        engine._sentences = sentences.finish()
         engine._passages = passages.finish()
         engine._touch()
         return engine

@@ -1,0 +1,285 @@
+"""Lay out a batch of articles for a fresh build, with its token streams as term-id arrays.
+
+:func:`index.layout.lay_out` hands back token lists (a Python string reference per token);
+at a million passages those lists, pickled from the worker processes and turned into term
+ids one token at a time by the caller, cost more than cutting the text up. Here a worker's
+:class:`TermCoder` turns each white-space delimited chunk of text into term ids once per
+distinct chunk, and a batch's streams are built with numpy: the caller receives a few
+integer arrays plus the terms the worker has not reported before, and maps them to its own
+vocabulary with :class:`TermMap` (per new term, not per token). The segment is the one
+``lay_out`` makes, and the streams hold the same tokens in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from index.layout import _ARRAYS, I32, ArticleMeta, Segment
+from index.records import Article
+from index.text import _folded_spans, chunk_terms
+
+I32Array = npt.NDArray[np.int32]
+I64Array = npt.NDArray[np.int64]
+
+
+class _Growing:
+    """An int array that grows by amortised doubling (appends come as Python lists)."""
+
+    def __init__(self, dtype: type[np.integer[Any]]) -> None:
+        self._data = np.zeros(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: list[int]) -> None:
+        need = self.size + len(values)
+        if need > self._data.shape[0]:
+            grown = np.zeros(max(need, 2 * self._data.shape[0]), dtype=self._data.dtype)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : need] = values
+        self.size = need
+
+    @property
+    def view(self) -> npt.NDArray[Any]:
+        return self._data[: self.size]
+
+
+class _ChunkIds(dict[str, int]):
+    """Chunk -> chunk id; a chunk seen for the first time is coded by ``new``."""
+
+    def __init__(self, new: Callable[[str], int]) -> None:
+        super().__init__()
+        self._new = new
+
+    def __missing__(self, chunk: str) -> int:
+        return self._new(chunk)
+
+
+class TermCoder:
+    """Chunks of text to term ids, per process: a term gets the next id when first seen.
+
+    ``key`` names the build the coder serves, so a worker reused by another build (or a
+    forked copy of a parent's coder) starts afresh.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.name = uuid.uuid4().hex  # which coder's ids a batch holds
+        self.terms: list[str] = []
+        self._term_ids: dict[str, int] = {}
+        self._chunks = _ChunkIds(self._new_chunk)
+        self._starts = _Growing(np.int64)  # chunk id -> first entry in _flat
+        self._counts = _Growing(np.int32)  # chunk id -> number of terms
+        self._flat = _Growing(np.int32)  # concatenated term ids of all chunks
+        self._pending: tuple[list[int], list[int], list[int]] = ([], [], [])
+        self.reported = 0  # terms already sent along with an earlier batch
+
+    def _new_chunk(self, chunk: str) -> int:
+        ids = self._term_ids
+        tids = []
+        for term in chunk_terms(chunk):
+            tid = ids.get(term)
+            if tid is None:
+                tid = ids[term] = len(self.terms)
+                self.terms.append(term)
+            tids.append(tid)
+        starts, counts, flat = self._pending
+        cid = len(self._chunks)
+        starts.append(self._flat.size + len(flat))
+        counts.append(len(tids))
+        flat.extend(tids)
+        self._chunks[chunk] = cid
+        return cid
+
+    def code(self, words: list[str]) -> tuple[I32Array, I64Array]:
+        """(term ids of ``words`` in order, terms per word)."""
+        cids = np.fromiter(map(self._chunks.__getitem__, words), dtype=np.int64, count=len(words))
+        starts, counts, flat = self._pending
+        self._starts.extend(starts)
+        self._counts.extend(counts)
+        self._flat.extend(flat)
+        self._pending = ([], [], [])
+        per_word = self._counts.view[cids].astype(np.int64)
+        return gather(self._flat.view, self._starts.view[cids], per_word), per_word
+
+
+def gather(source: npt.NDArray[Any], starts: I64Array, lens: I64Array) -> npt.NDArray[Any]:
+    """``source[starts[0]:starts[0]+lens[0]]``, then the next range, ..., concatenated."""
+    total = int(lens.sum())
+    if total == 0:
+        return source[:0].copy()
+    out_starts = np.cumsum(lens) - lens
+    index = np.repeat(starts - out_starts, lens)
+    index += np.arange(total, dtype=np.int64)
+    out: npt.NDArray[Any] = source[index]
+    return out
+
+
+@dataclass
+class CodedBatch:
+    """A segment plus its sentence and passage token streams as one coder's term ids."""
+
+    segment: Segment
+    coder: str
+    new_terms: list[str]  # the coder's terms first sent with this batch, in id order
+    first_new: int  # the coder id of new_terms[0]
+    sentence_terms: I32Array
+    sentence_lens: I64Array
+    passage_terms: I32Array
+    passage_lens: I64Array
+
+
+def lay_out_coded(
+    name: str, articles: Sequence[Article], max_passage_sentences: int, coder: TermCoder
+) -> CodedBatch:
+    """:func:`index.layout.lay_out` at id 0, with the token streams coded by ``coder``."""
+    cols: dict[str, list[int]] = {key: [] for key in _ARRAYS}
+    blob = bytearray()
+    metas: list[ArticleMeta] = []
+    words: list[str] = []
+    # word ranges [start, end) into ``words``: titles, sentences and passages
+    title_of_sentence: list[int] = []  # article (local) of each sentence
+    title_start: list[int] = []
+    title_end: list[int] = []
+    sent_start: list[int] = []
+    sent_end: list[int] = []
+    passage_start: list[int] = []
+    passage_end: list[int] = []
+    n_passages = 0
+    n_sentences = 0
+    for local, article in enumerate(articles):
+        digest = hashlib.sha256()  # Article.content_hash, from the folded text made here
+        title_words = article.title.split()
+        digest.update(" ".join(title_words).encode("utf-8"))
+        digest.update(b"\x1f")
+        digest.update(" ".join((article.source or "").split()).encode("utf-8"))
+        digest.update(b"\x1f")
+        title_start.append(len(words))
+        words += title_words
+        title_end.append(len(words))
+        cols["article_first_passage"].append(n_passages)
+        cols["article_first_sentence"].append(n_sentences)
+        for number, paragraph in enumerate(article.paragraphs):
+            para_words = paragraph.split()
+            text = " ".join(para_words)
+            encoded = text.encode("utf-8")
+            digest.update(encoded)
+            digest.update(b"\x1f")
+            para = len(cols["para_article"])
+            cols["para_article"].append(local)
+            cols["para_number"].append(number)
+            cols["para_offset"].append(len(blob))
+            cols["para_length"].append(len(encoded))
+            blob += encoded
+            base = len(words)
+            words += para_words
+            spans = _folded_spans(text) or [(0, len(text))]
+            for window in range(0, len(spans), max_passage_sentences):
+                chunk = spans[window : window + max_passage_sentences]
+                cols["passage_para"].append(para)
+                cols["passage_first_sentence"].append(n_sentences)
+                cols["passage_sentences"].append(len(chunk))
+                passage_start.append(base + text.count(" ", 0, chunk[0][0]))
+                for offset, (begin, end) in enumerate(chunk):
+                    first = base + text.count(" ", 0, begin)
+                    words_in = text.count(" ", begin, end) + 1 if end > begin else 0
+                    sent_start.append(first)
+                    sent_end.append(first + words_in)
+                    title_of_sentence.append(local)
+                    cols["sentence_passage"].append(n_passages)
+                    cols["sentence_start"].append(begin)
+                    cols["sentence_end"].append(end)
+                    cols["sentence_number"].append(window + offset)
+                    n_sentences += 1
+                passage_end.append(sent_end[-1])
+                n_passages += 1
+        cols["article_passages"].append(n_passages - cols["article_first_passage"][-1])
+        cols["article_sentences"].append(n_sentences - cols["article_first_sentence"][-1])
+        metas.append(
+            ArticleMeta(
+                article.id,
+                article.title,
+                article.source,
+                article.url,
+                article.published,
+                article.author,
+                len(article.paragraphs),
+                digest.hexdigest(),
+            )
+        )
+    arrays = {
+        key: np.asarray(values, dtype=np.int64 if key == "para_offset" else I32)
+        for key, values in cols.items()
+    }
+    segment = Segment(
+        name=name,
+        articles=metas,
+        first_passage=0,
+        first_sentence=0,
+        arrays=arrays,
+        blob=bytes(blob),
+    )
+    flat, per_word = coder.code(words)
+    del words
+    at = np.zeros(per_word.shape[0] + 1, dtype=np.int64)  # term offset of each word
+    np.cumsum(per_word, out=at[1:])
+    s0, s1 = at[np.asarray(sent_start, np.int64)], at[np.asarray(sent_end, np.int64)]
+    p0, p1 = at[np.asarray(passage_start, np.int64)], at[np.asarray(passage_end, np.int64)]
+    owner = np.asarray(title_of_sentence, np.int64)
+    t0 = at[np.asarray(title_start, np.int64)][owner]
+    t1 = at[np.asarray(title_end, np.int64)][owner]
+    # each sentence is indexed as its article's title followed by its own terms
+    starts = np.stack((t0, s0), axis=1).reshape(-1)
+    lens = np.stack((t1 - t0, s1 - s0), axis=1).reshape(-1)
+    new_terms = coder.terms[coder.reported :]
+    first_new = coder.reported
+    coder.reported = len(coder.terms)
+    return CodedBatch(
+        segment=segment,
+        coder=coder.name,
+        new_terms=new_terms,
+        first_new=first_new,
+        sentence_terms=gather(flat, starts, lens),
+        sentence_lens=(t1 - t0) + (s1 - s0),
+        passage_terms=gather(flat, p0, p1 - p0),
+        passage_lens=p1 - p0,
+    )
+
+
+class TermMap:
+    """One coder's term ids to a BM25 vocabulary's, learnt as batches arrive.
+
+    Terms unknown to the vocabulary get its next ids in order of first appearance in the
+    batch, which is the order a build fed with token lists gives them.
+    """
+
+    def __init__(self) -> None:
+        self._terms: list[str] = []
+        self._table = np.full(0, -1, dtype=np.int64)
+
+    def learn(self, first_new: int, new_terms: list[str]) -> None:
+        if first_new != len(self._terms):
+            raise ValueError("coded batches arrived out of order for their coder")
+        self._terms += new_terms
+        if self._table.shape[0] < len(self._terms):
+            grown = np.full(max(len(self._terms), 2 * self._table.shape[0]), -1, dtype=np.int64)
+            grown[: self._table.shape[0]] = self._table
+            self._table = grown
+
+    def to_vocab(self, coded: I32Array, vocab: dict[str, int]) -> I32Array:
+        """``coded`` in ``vocab``'s ids (``vocab[term]`` adds a term it lacks)."""
+        ids = self._table[coded]
+        unknown = ids < 0
+        if unknown.any():
+            missing = coded[unknown]
+            uniq, first = np.unique(missing, return_index=True)
+            for cid in uniq[np.argsort(first, kind="stable")].tolist():
+                self._table[cid] = vocab[self._terms[cid]]
+            ids = self._table[coded]
+        return ids.astype(np.int32)
