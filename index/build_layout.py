@@ -139,20 +139,20 @@ def lay_out_coded(
     name: str, articles: Sequence[Article], max_passage_sentences: int, coder: TermCoder
 ) -> CodedBatch:
     """:func:`index.layout.lay_out` at id 0, with the token streams coded by ``coder``."""
-    cols: dict[str, list[int]] = {key: [] for key in _ARRAYS}
+    mps = max_passage_sentences
     blob = bytearray()
     metas: list[ArticleMeta] = []
-    words: list[str] = []
-    # word ranges [start, end) into ``words``: titles, sentences and passages
-    title_of_sentence: list[int] = []  # article (local) of each sentence
-    title_start: list[int] = []
+    words: list[str] = []  # every title and paragraph word of the batch, in order
+    title_start: list[int] = []  # word range of each article's title
     title_end: list[int] = []
-    sent_start: list[int] = []
-    sent_end: list[int] = []
-    passage_start: list[int] = []
-    passage_end: list[int] = []
-    n_passages = 0
-    n_sentences = 0
+    para_article: list[int] = []
+    para_number: list[int] = []
+    para_offset: list[int] = []
+    para_length: list[int] = []
+    para_base: list[int] = []  # first word of each paragraph
+    para_sentences: list[int] = []
+    spans: list[tuple[int, int]] = []  # every sentence span, paragraph after paragraph
+    span_words: list[int] = []  # words in each sentence (sentences tile their paragraph)
     for local, article in enumerate(articles):
         digest = hashlib.sha256()  # Article.content_hash, from the folded text made here
         title_words = article.title.split()
@@ -163,44 +163,23 @@ def lay_out_coded(
         title_start.append(len(words))
         words += title_words
         title_end.append(len(words))
-        cols["article_first_passage"].append(n_passages)
-        cols["article_first_sentence"].append(n_sentences)
         for number, paragraph in enumerate(article.paragraphs):
             para_words = paragraph.split()
             text = " ".join(para_words)
             encoded = text.encode("utf-8")
             digest.update(encoded)
             digest.update(b"\x1f")
-            para = len(cols["para_article"])
-            cols["para_article"].append(local)
-            cols["para_number"].append(number)
-            cols["para_offset"].append(len(blob))
-            cols["para_length"].append(len(encoded))
+            para_article.append(local)
+            para_number.append(number)
+            para_offset.append(len(blob))
+            para_length.append(len(encoded))
             blob += encoded
-            base = len(words)
+            para_base.append(len(words))
             words += para_words
-            spans = _folded_spans(text) or [(0, len(text))]
-            for window in range(0, len(spans), max_passage_sentences):
-                chunk = spans[window : window + max_passage_sentences]
-                cols["passage_para"].append(para)
-                cols["passage_first_sentence"].append(n_sentences)
-                cols["passage_sentences"].append(len(chunk))
-                passage_start.append(base + text.count(" ", 0, chunk[0][0]))
-                for offset, (begin, end) in enumerate(chunk):
-                    first = base + text.count(" ", 0, begin)
-                    words_in = text.count(" ", begin, end) + 1 if end > begin else 0
-                    sent_start.append(first)
-                    sent_end.append(first + words_in)
-                    title_of_sentence.append(local)
-                    cols["sentence_passage"].append(n_passages)
-                    cols["sentence_start"].append(begin)
-                    cols["sentence_end"].append(end)
-                    cols["sentence_number"].append(window + offset)
-                    n_sentences += 1
-                passage_end.append(sent_end[-1])
-                n_passages += 1
-        cols["article_passages"].append(n_passages - cols["article_first_passage"][-1])
-        cols["article_sentences"].append(n_sentences - cols["article_first_sentence"][-1])
+            found = _folded_spans(text) or [(0, 0)]
+            para_sentences.append(len(found))
+            spans += found
+            span_words += [text.count(" ", b, e) + (e > b) for b, e in found]
         metas.append(
             ArticleMeta(
                 article.id,
@@ -213,10 +192,16 @@ def lay_out_coded(
                 digest.hexdigest(),
             )
         )
-    arrays = {
-        key: np.asarray(values, dtype=np.int64 if key == "para_offset" else I32)
-        for key, values in cols.items()
-    }
+    arrays, bounds = _columns(
+        len(articles),
+        para_article,
+        para_number,
+        para_offset,
+        para_length,
+        para_sentences,
+        spans,
+        mps,
+    )
     segment = Segment(
         name=name,
         articles=metas,
@@ -225,13 +210,27 @@ def lay_out_coded(
         arrays=arrays,
         blob=bytes(blob),
     )
+    del blob
+    # word ranges of sentences and passages
+    n_words = np.asarray(span_words, dtype=np.int64)
+    before = np.cumsum(n_words) - n_words  # words of the batch's sentences before each one
+    sentence_para = np.repeat(np.arange(len(para_base), dtype=np.int64), bounds["para_sentences"])
+    first_of_para = bounds["para_first_sentence"]
+    w_start = (
+        np.asarray(para_base, np.int64)[sentence_para]
+        + before
+        - before[first_of_para][sentence_para]
+    )
+    w_end = w_start + n_words
     flat, per_word = coder.code(words)
     del words
     at = np.zeros(per_word.shape[0] + 1, dtype=np.int64)  # term offset of each word
     np.cumsum(per_word, out=at[1:])
-    s0, s1 = at[np.asarray(sent_start, np.int64)], at[np.asarray(sent_end, np.int64)]
-    p0, p1 = at[np.asarray(passage_start, np.int64)], at[np.asarray(passage_end, np.int64)]
-    owner = np.asarray(title_of_sentence, np.int64)
+    s0, s1 = at[w_start], at[w_end]
+    first_sentence = arrays["passage_first_sentence"].astype(np.int64)
+    last_sentence = first_sentence + arrays["passage_sentences"] - 1
+    p0, p1 = s0[first_sentence], s1[last_sentence]
+    owner = np.asarray(para_article, np.int64)[sentence_para]
     t0 = at[np.asarray(title_start, np.int64)][owner]
     t1 = at[np.asarray(title_end, np.int64)][owner]
     # each sentence is indexed as its article's title followed by its own terms
@@ -250,6 +249,54 @@ def lay_out_coded(
         passage_terms=gather(flat, p0, p1 - p0),
         passage_lens=p1 - p0,
     )
+
+
+def _columns(
+    n_articles: int,
+    para_article: list[int],
+    para_number: list[int],
+    para_offset: list[int],
+    para_length: list[int],
+    para_sentences: list[int],
+    spans: list[tuple[int, int]],
+    mps: int,
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, I64Array]]:
+    """The segment's arrays (as ``lay_out`` makes them) from per-paragraph lists: passages
+    are windows of ``mps`` sentences of a paragraph."""
+    ns = np.asarray(para_sentences, dtype=np.int64)
+    n_paras = ns.shape[0]
+    npp = (ns + mps - 1) // mps  # passages per paragraph
+    para_first_passage = np.cumsum(npp) - npp
+    para_first_sentence = np.cumsum(ns) - ns
+    passage_para = np.repeat(np.arange(n_paras, dtype=np.int64), npp)
+    window = np.arange(passage_para.shape[0], dtype=np.int64) - para_first_passage[passage_para]
+    sentence_para = np.repeat(np.arange(n_paras, dtype=np.int64), ns)
+    in_para = np.arange(sentence_para.shape[0], dtype=np.int64) - para_first_sentence[sentence_para]
+    owner = np.asarray(para_article, dtype=np.int64)
+    article_passages = np.bincount(owner, weights=npp, minlength=n_articles).astype(np.int64)
+    article_sentences = np.bincount(owner, weights=ns, minlength=n_articles).astype(np.int64)
+    span_array = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    columns: dict[str, npt.NDArray[Any]] = {
+        "para_article": owner,
+        "para_number": np.asarray(para_number, dtype=np.int64),
+        "para_offset": np.asarray(para_offset, dtype=np.int64),
+        "para_length": np.asarray(para_length, dtype=np.int64),
+        "passage_para": passage_para,
+        "passage_first_sentence": para_first_sentence[passage_para] + window * mps,
+        "passage_sentences": np.minimum(mps, ns[passage_para] - window * mps),
+        "sentence_passage": para_first_passage[sentence_para] + in_para // mps,
+        "sentence_start": span_array[:, 0],
+        "sentence_end": span_array[:, 1],
+        "sentence_number": in_para,
+        "article_first_passage": np.cumsum(article_passages) - article_passages,
+        "article_passages": article_passages,
+        "article_first_sentence": np.cumsum(article_sentences) - article_sentences,
+        "article_sentences": article_sentences,
+    }
+    arrays = {
+        key: columns[key].astype(np.int64 if key == "para_offset" else I32) for key in _ARRAYS
+    }
+    return arrays, {"para_sentences": ns, "para_first_sentence": para_first_sentence}
 
 
 class TermMap:

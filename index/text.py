@@ -81,8 +81,11 @@ def _word_before(text: str, end: int) -> str:
     """The run of word characters, dots, apostrophes and hyphens that ends at ``end``
     (at most :data:`_BEFORE_WINDOW` characters): what ``_WORD_BEFORE`` finds, by a backward
     scan instead of a regex search that retries at every position of the window."""
-    start = end
     floor = max(0, end - _BEFORE_WINDOW)
+    word = text[text.rfind(" ", floor, end) + 1 : end]  # the usual case: a whole word
+    if _WORDISH.fullmatch(word):
+        return word
+    start = end
     while start > floor:
         char = text[start - 1]
         if char.isalnum() or char in _WORD_EXTRA:
@@ -93,6 +96,7 @@ def _word_before(text: str, end: int) -> str:
 
 
 _WORD_EXTRA = frozenset("_.'’-")
+_WORDISH = re.compile(r"[\w.'’-]*")
 # Where a boundary can be: a run of end marks and closing quotes or brackets, then a space.
 # It starts with a character class, so the regex engine skips ahead to candidates quickly;
 # _BOUNDARY, tried from the start of each candidate, matches inside it (see _folded_spans).

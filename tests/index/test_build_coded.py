@@ -1,0 +1,170 @@
+"""The fast build path gives exactly what the plain one gives.
+
+The splitter and tokenizer are compared with the reference implementation they replaced
+(tests/index/text_reference.py) on real and deliberately awkward text; ``Engine.build``
+(term-id arrays from per-worker coders) is compared with the plain path (``lay_out`` token
+lists fed to ``BM25Index.build``): same segments, same vocabulary, same postings.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import text_reference as reference
+from testpaths import FIXTURES, SEEDS, shared_path
+
+import index.build_pool as build_pool
+import index.engine as engine_module
+from index.articles import load_folder
+from index.bm25 import BM25Index, BM25Params
+from index.bm25_segment import TermIds
+from index.build_layout import TermCoder, TermMap, lay_out_coded
+from index.engine import Engine, EngineParams
+from index.layout import lay_out
+from index.records import Article
+from index.text import sentence_spans, split_sentences, tokenize
+
+PIECES = (
+    'Mr. U.S. U.S e.g. the The KN-23 2,000 3.5 A. J. Inc. Co. etc. ... … . ! ? ?! " ” ’ ) ( '
+    "[ ] ' “ ‘ said. end.” ok?” x… …y no. No. 5 St. it's ’s word_ _ - a.b.c A.B.C. Dr Élan "
+    "über. Ünter ١٢ ß. x Y ph.D. Fateh-110. 'Hello (The [A s' don't O'Neil. 3. 12.5% $5bn. "
+    "— – done.). end.) !!! …. "
+).split()
+SPACES = (" ", " ", " ", "", "  ", "\n", "\t", "\u00a0")
+
+
+def awkward_texts(n: int, seed: int = 5) -> list[str]:
+    """Random runs of abbreviations, marks, quotes and odd spacing, plus long words (the
+    word before a full stop is looked for within 64 characters)."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(0, 30)):
+            parts += [rng.choice(PIECES), rng.choice(SPACES)]
+        text = "".join(parts)
+        if rng.random() < 0.1:
+            text += "x" * rng.randint(60, 70) + ". The " + "A" * rng.randint(60, 70) + "-b.c. Then"
+        texts.append(text)
+    return texts
+
+
+def real_texts() -> list[str]:
+    folders = [SEEDS, FIXTURES / "articles"]
+    texts = []
+    for folder in folders:
+        for article in load_folder(folder)[0]:
+            texts += [article.title, *article.paragraphs]
+    return texts
+
+
+@pytest.mark.parametrize("source", ["awkward", "real"])
+def test_splitter_and_tokenizer_equal_the_reference(source: str) -> None:
+    texts = awkward_texts(5_000) if source == "awkward" else real_texts()
+    assert len(texts) > 20
+    for text in texts:
+        assert split_sentences(text) == reference.split_sentences(text), text
+        assert sentence_spans(text) == reference.sentence_spans(text), text
+        assert tokenize(text) == reference.tokenize(text), text
+
+
+@pytest.mark.needs_shared
+def test_splitter_and_tokenizer_equal_the_reference_on_news() -> None:
+    texts = []
+    for article in load_folder(shared_path("corpora", "bbc"))[0][::3]:  # a third keeps it quick
+        texts += [article.title, *article.paragraphs]
+    assert len(texts) > 4_000
+    for text in texts:
+        assert split_sentences(text) == reference.split_sentences(text), text
+        assert tokenize(text) == reference.tokenize(text), text
+
+
+def corpus() -> list[Article]:
+    found = load_folder(SEEDS)[0] + load_folder(FIXTURES / "articles")[0]
+    odd = Article(
+        id="odd",
+        title="Mr. Smith's (KN-23) test…",
+        paragraphs=("", "No full stop here", "U.S. officials said so. The end...  Really?!"),
+    )
+    return [*found, odd, Article(id="empty-title", title="", paragraphs=("One. Two.",))]
+
+
+def plain_build(articles: list[Article]) -> tuple[BM25Index, BM25Index, list[object]]:
+    """The plain path: one segment's token lists fed to BM25Index.build."""
+    laid = lay_out("s", articles, first_passage=0, first_sentence=0, max_passage_sentences=8)
+    params = BM25Params()
+    return (
+        BM25Index.build(laid.sentence_docs, params),
+        BM25Index.build(laid.passage_docs, params),
+        [laid.segment],
+    )
+
+
+def same_index(a: BM25Index, b: BM25Index) -> None:
+    assert a._vocab.terms == b._vocab.terms
+    assert len(a._segments) == len(b._segments) == 1
+    sa, sb = a._segments[0], b._segments[0]
+    for name in ("doc_len", "term_offsets", "post_docs", "post_tf", "fwd_offsets", "fwd_terms"):
+        x, y = getattr(sa, name), getattr(sb, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_engine_build_equals_the_plain_build(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    if workers and "fork" not in build_pool.multiprocessing.get_all_start_methods():
+        pytest.skip("worker processes are forked; this platform cannot fork")
+    articles = corpus()
+    monkeypatch.setattr(engine_module, "BUILD_BATCH", 2)  # many batches, several per worker
+    monkeypatch.setattr(engine_module, "build_workers", lambda: workers)
+    monkeypatch.setattr(engine_module, "_lone_thread", lambda: True)
+    monkeypatch.setattr(build_pool, "MIN_BATCHES", 1)
+    engine = Engine.build(articles, EngineParams())
+    sentences, passages, _ = plain_build(articles)
+    same_index(engine._sentences, sentences)
+    same_index(engine._passages, passages)
+    # the segments equal lay_out's, batch by batch
+    start = 0
+    for segment in engine._segments:
+        batch = articles[start : start + len(segment.articles)]
+        laid = lay_out("x", batch, first_passage=0, first_sentence=0, max_passage_sentences=8)
+        assert segment.articles == laid.segment.articles
+        assert bytes(segment.blob) == bytes(laid.segment.blob)
+        for key, array in laid.segment.arrays.items():
+            assert array.dtype == segment.arrays[key].dtype
+            assert array.tolist() == segment.arrays[key].tolist(), key
+        start += len(segment.articles)
+    assert start == len(articles)
+
+
+def test_coded_streams_hold_the_tokens_of_the_plain_layout() -> None:
+    articles = corpus()
+    coder = TermCoder("k")
+    vocab = TermIds()
+    term_map = TermMap()
+    sentences: list[list[str]] = []
+    passages: list[list[str]] = []
+    for start in range(0, len(articles), 3):
+        batch = lay_out_coded("b", articles[start : start + 3], 8, coder)
+        term_map.learn(batch.first_new, batch.new_terms)
+        for coded, lens, out in (
+            (batch.sentence_terms, batch.sentence_lens, sentences),
+            (batch.passage_terms, batch.passage_lens, passages),
+        ):
+            ids = term_map.to_vocab(coded, vocab).tolist()
+            at = 0
+            for n in lens.tolist():
+                out.append([vocab.terms[t] for t in ids[at : at + n]])
+                at += n
+            assert at == len(ids)
+    laid = lay_out("x", articles, first_passage=0, first_sentence=0, max_passage_sentences=8)
+    assert sentences == laid.sentence_docs
+    assert passages == laid.passage_docs
+
+
+def test_term_map_refuses_batches_out_of_order() -> None:
+    term_map = TermMap()
+    term_map.learn(0, ["a", "b"])
+    with pytest.raises(ValueError, match="out of order"):
+        term_map.learn(5, ["c"])
