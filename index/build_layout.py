@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.layout import _ARRAYS, I32, ArticleMeta, Segment
+from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
 from index.records import Article
 from index.text import _folded_spans, chunk_terms
 
@@ -297,6 +297,50 @@ def _columns(
         key: columns[key].astype(np.int64 if key == "para_offset" else I32) for key in _ARRAYS
     }
     return arrays, {"para_sentences": ns, "para_first_sentence": para_first_sentence}
+
+
+class SegmentJoin:
+    """Batch segments joined into one as they arrive (what ``concat_segments`` makes), the
+    text copied into one growing buffer and each batch's own copy dropped: a build never
+    holds the corpus text twice, and its single segment needs no merge when saved."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._parts: dict[str, list[npt.NDArray[Any]]] = {key: [] for key in _ARRAYS}
+        self._offsets = {"articles": 0, "paras": 0, "passages": 0, "sentences": 0, "blob": 0}
+        self._articles: list[ArticleMeta] = []
+        self._blob = bytearray()
+
+    def add(self, segment: Segment) -> None:
+        offsets = self._offsets
+        for key in _ARRAYS:
+            array = segment.arrays[key]
+            shift = _SHIFTS.get(key)
+            self._parts[key].append(array + offsets[shift] if shift else array)
+        self._articles += segment.articles
+        self._blob += segment.blob
+        offsets["articles"] += len(segment.articles)
+        offsets["paras"] += int(segment.arrays["para_article"].shape[0])
+        offsets["passages"] += segment.n_passages
+        offsets["sentences"] += segment.n_sentences
+        offsets["blob"] += len(segment.blob)
+
+    def finish(self) -> Segment:
+        arrays = {
+            key: np.concatenate(chunks).astype(np.int64 if key == "para_offset" else I32)
+            if chunks
+            else np.zeros(0, dtype=np.int64 if key == "para_offset" else I32)
+            for key, chunks in self._parts.items()
+        }
+        self._parts = {key: [] for key in _ARRAYS}
+        return Segment(
+            name=self.name,
+            articles=self._articles,
+            first_passage=0,
+            first_sentence=0,
+            arrays=arrays,
+            blob=self._blob,
+        )
 
 
 class TermMap:

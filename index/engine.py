@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.bm25 import BM25Builder, BM25Index, BM25Params
-from index.build_layout import TermMap
+from index.build_layout import SegmentJoin, TermMap
 from index.build_pool import coded_batches
 from index.build_pool import workers as build_workers
 from index.durable import replace_file
@@ -149,7 +149,7 @@ class Engine:
         unique = list({a.id: a for a in articles}.values())
         engine = cls(params)
         total = len(unique)
-        names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]
+        names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]  # one per batch
         # Forking a process that runs other threads (the bot) risks a child that inherits a
         # lock held by another thread; builds started on a lone thread (the command line,
         # start-up) lay out in parallel, the others serially.
@@ -160,9 +160,9 @@ class Engine:
         maps: dict[str, tuple[TermMap, TermMap]] = {}
         done = 0
         batches = coded_batches(unique, names, BUILD_BATCH, params.max_passage_sentences, workers)
+        joined = SegmentJoin(names[0])
         for batch in batches:
-            engine._place(batch.segment)
-            engine._attach(batch.segment)
+            joined.add(batch.segment)
             to_sentence, to_passage = maps.setdefault(batch.coder, (TermMap(), TermMap()))
             for term_map in (to_sentence, to_passage):
                 term_map.learn(batch.first_new, batch.new_terms)
@@ -177,6 +177,9 @@ class Engine:
             if progress:
                 progress(done, total)
         del maps
+        segment = joined.finish()
+        engine._place(segment)
+        engine._attach(segment)
         engine._sentences = sentences.finish()
         engine._passages = passages.finish()
         engine._touch()

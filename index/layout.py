@@ -70,7 +70,7 @@ class Segment:
     first_passage: int
     first_sentence: int
     arrays: dict[str, np.ndarray]
-    blob: bytes | mmap.mmap
+    blob: bytes | bytearray | mmap.mmap
     saved: bool = False
     dead: set[int] = field(default_factory=set)  # local indexes of removed articles
 
@@ -114,7 +114,7 @@ class Segment:
         }
         checksums = {
             "arrays": write_file(files["arrays"], arrays.getbuffer()),
-            "blob": write_file(files["blob"], bytes(self.blob)),
+            "blob": write_file(files["blob"], memoryview(self.blob)),
             "meta": write_file(files["meta"], json.dumps(meta, ensure_ascii=False).encode()),
         }
         self.saved = True

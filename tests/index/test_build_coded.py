@@ -22,7 +22,7 @@ from index.bm25 import BM25Index, BM25Params
 from index.bm25_segment import TermIds
 from index.build_layout import TermCoder, TermMap, lay_out_coded
 from index.engine import Engine, EngineParams
-from index.layout import lay_out
+from index.layout import Segment, lay_out
 from index.records import Article
 from index.text import sentence_spans, split_sentences, tokenize
 
@@ -91,7 +91,7 @@ def corpus() -> list[Article]:
     return [*found, odd, Article(id="empty-title", title="", paragraphs=("One. Two.",))]
 
 
-def plain_build(articles: list[Article]) -> tuple[BM25Index, BM25Index, list[object]]:
+def plain_build(articles: list[Article]) -> tuple[BM25Index, BM25Index, list[Segment]]:
     """The plain path: one segment's token lists fed to BM25Index.build."""
     laid = lay_out("s", articles, first_passage=0, first_sentence=0, max_passage_sentences=8)
     params = BM25Params()
@@ -116,26 +116,24 @@ def test_engine_build_equals_the_plain_build(monkeypatch: pytest.MonkeyPatch, wo
     if workers and "fork" not in build_pool.multiprocessing.get_all_start_methods():
         pytest.skip("worker processes are forked; this platform cannot fork")
     articles = corpus()
-    monkeypatch.setattr(engine_module, "BUILD_BATCH", 2)  # many batches, several per worker
+    monkeypatch.setattr(engine_module, "BUILD_BATCH", 1)  # many batches, several per worker
     monkeypatch.setattr(engine_module, "build_workers", lambda: workers)
     monkeypatch.setattr(engine_module, "_lone_thread", lambda: True)
     monkeypatch.setattr(build_pool, "MIN_BATCHES", 1)
-    engine = Engine.build(articles, EngineParams())
+    progress: list[int] = []
+    engine = Engine.build(articles, EngineParams(), lambda done, _: progress.append(done))
+    assert len(progress) > 4 and progress[-1] == len(articles)  # many batches
     sentences, passages, _ = plain_build(articles)
     same_index(engine._sentences, sentences)
     same_index(engine._passages, passages)
-    # the segments equal lay_out's, batch by batch
-    start = 0
-    for segment in engine._segments:
-        batch = articles[start : start + len(segment.articles)]
-        laid = lay_out("x", batch, first_passage=0, first_sentence=0, max_passage_sentences=8)
-        assert segment.articles == laid.segment.articles
-        assert bytes(segment.blob) == bytes(laid.segment.blob)
-        for key, array in laid.segment.arrays.items():
-            assert array.dtype == segment.arrays[key].dtype
-            assert array.tolist() == segment.arrays[key].tolist(), key
-        start += len(segment.articles)
-    assert start == len(articles)
+    # the batches are joined into one segment, the one lay_out makes of all the articles
+    _, _, (plain,) = plain_build(articles)
+    (segment,) = engine._segments
+    assert segment.articles == plain.articles
+    assert bytes(segment.blob) == bytes(plain.blob)
+    for key, array in plain.arrays.items():
+        assert array.dtype == segment.arrays[key].dtype
+        assert array.tolist() == segment.arrays[key].tolist(), key
 
 
 def test_coded_streams_hold_the_tokens_of_the_plain_layout() -> None:

@@ -42,7 +42,7 @@ def test_parallel_build_equals_serial_build(monkeypatch: pytest.MonkeyPatch) -> 
         pytest.skip("worker processes are forked; this platform cannot fork")
     serial = build(monkeypatch, 0)
     parallel = build(monkeypatch, 2)
-    assert len(parallel._segments) == len(serial._segments) > 2
+    assert len(parallel._segments) == len(serial._segments) == 1  # batches joined
     for a, b in zip(serial._segments, parallel._segments, strict=True):
         assert (a.first_passage, a.first_sentence) == (b.first_passage, b.first_sentence)
         assert a.articles == b.articles
