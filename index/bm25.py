@@ -564,12 +564,13 @@ class BM25Builder:
 
     Ids come from :attr:`vocab` (``vocab[term]`` gives a new term the next id), so a caller
     that assigns them in order of first appearance builds exactly the index of
-    ``BM25Index.build`` over the same token lists.
+    ``BM25Index.build`` over the same token lists. Postings of a large build wait on disk
+    (:mod:`index.bm25_spill`) rather than in memory until :meth:`finish`.
     """
 
     def __init__(self, params: BM25Params) -> None:
         self._index = BM25Index(params)
-        self._segment = SegmentBuilder(self._index._vocab, 0)
+        self._segment = SegmentBuilder(self._index._vocab, 0, spill=True)
 
     @property
     def vocab(self) -> TermIds:
@@ -582,6 +583,10 @@ class BM25Builder:
     def finish(self) -> BM25Index:
         self._index._append(self._segment.finish())
         return self._index
+
+    def close(self) -> None:
+        """Delete the build's temporary files (after an error; ``finish`` does it too)."""
+        self._segment.close()
 
 
 def _tol(theta: float) -> float:

@@ -18,12 +18,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from index.bm25_spill import SpilledParts
+
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 TfArray = npt.NDArray[Any]  # uint16, or uint32 when some tf exceeds 65535
 
 #: Documents tokenized per chunk while building (bounds the temporary memory).
 BUILD_CHUNK_DOCS = 65_536
+#: Postings a spilling build holds in memory before it moves its parts to disk.
+SPILL_POSTINGS = 1 << 23
 
 
 def new_uid(kind: str) -> str:
@@ -200,10 +204,13 @@ class SegmentBuilder:
     token stream is expanded to 64-bit sort keys at a time.
     """
 
-    def __init__(self, vocab: TermIds, first_id: int) -> None:
+    def __init__(self, vocab: TermIds, first_id: int, spill: bool = False) -> None:
         self.vocab = vocab
         self.first_id = first_id
         self._vocab_lo = len(vocab.terms)
+        self._spill = spill  # move the parts to disk once they hold SPILL_POSTINGS
+        self._spilled: SpilledParts | None = None
+        self._held = 0  # postings of the parts held in memory
         self._parts: list[Part] = []
         self._fwd: list[I32] = []
         self._lens: list[I64] = []
@@ -229,27 +236,53 @@ class SegmentBuilder:
         self._pending, self._pending_docs = [], 0
         flat = flat.astype(np.int32, copy=False)
         lens = lens.astype(np.int64, copy=False)
-        self._parts.append(_invert_chunk(flat, lens, self._next_doc, len(self.vocab.terms)))
-        self._fwd.append(flat)
+        part = _invert_chunk(flat, lens, self._next_doc, len(self.vocab.terms))
         self._lens.append(lens)
         self._next_doc += int(lens.shape[0])
+        if (
+            self._spilled is None
+            and self._spill
+            and self._held + part.docs.shape[0] > SPILL_POSTINGS
+        ):
+            self._spilled = SpilledParts()
+            for kept, fwd in zip(self._parts, self._fwd, strict=True):
+                self._spilled.add(kept.counts, kept.docs, kept.tf, fwd)
+            self._parts, self._fwd, self._held = [], [], 0
+        if self._spilled is not None:
+            self._spilled.add(part.counts, part.docs, part.tf, flat)
+        else:
+            self._parts.append(part)
+            self._fwd.append(flat)
+            self._held += int(part.docs.shape[0])
 
     @property
     def docs(self) -> int:
         """Documents added so far."""
         return self._next_doc + self._pending_docs - self.first_id
 
+    def close(self) -> None:
+        """Delete what was spilled to disk (``finish`` does it too)."""
+        if self._spilled is not None:
+            self._spilled.close()
+            self._spilled = None
+
     def finish(self) -> Segment:
         self._invert_pending()
         n_terms = len(self.vocab.terms)
-        offsets, post_docs, post_tf = concat_postings(self._parts, n_terms)
-        self._parts = []
+        if self._spilled is not None:
+            try:
+                offsets, post_docs, post_tf, fwd_terms = self._spilled.merge(n_terms)
+            finally:
+                self.close()
+        else:
+            offsets, post_docs, post_tf = concat_postings(self._parts, n_terms)
+            self._parts = []
+            fwd_terms = np.concatenate(self._fwd) if self._fwd else np.zeros(0, dtype=np.int32)
+            self._fwd = []
         doc_len64 = np.concatenate(self._lens) if self._lens else np.zeros(0, dtype=np.int64)
         self._lens = []
         fwd_offsets = np.zeros(doc_len64.shape[0] + 1, dtype=np.int64)
         np.cumsum(doc_len64, out=fwd_offsets[1:])
-        fwd_terms = np.concatenate(self._fwd) if self._fwd else np.zeros(0, dtype=np.int32)
-        self._fwd = []
         return Segment(
             first_id=self.first_id,
             doc_len=doc_len64.astype(np.int32),

@@ -32,9 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.bm25 import BM25Builder, BM25Index, BM25Params
-from index.build_layout import SegmentJoin, TermMap
-from index.build_pool import coded_batches
+from index.bm25 import BM25Index, BM25Params
+from index.build_engine import build_parts
 from index.build_pool import workers as build_workers
 from index.durable import replace_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
@@ -148,40 +147,15 @@ class Engine:
         """Index ``articles`` from scratch (later duplicates of an id replace earlier ones)."""
         unique = list({a.id: a for a in articles}.values())
         engine = cls(params)
-        total = len(unique)
-        names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]  # one per batch
         # Forking a process that runs other threads (the bot) risks a child that inherits a
         # lock held by another thread; builds started on a lone thread (the command line,
         # start-up) lay out in parallel, the others serially.
         workers = build_workers() if _lone_thread() else 0
-        sentences = BM25Builder(params.bm25)
-        passages = BM25Builder(params.bm25)
-        # Per worker (coder): its term ids to the sentence and to the passage vocabulary.
-        maps: dict[str, tuple[TermMap, TermMap]] = {}
-        done = 0
-        batches = coded_batches(unique, names, BUILD_BATCH, params.max_passage_sentences, workers)
-        joined = SegmentJoin(names[0])
-        for batch in batches:
-            joined.add(batch.segment)
-            to_sentence, to_passage = maps.setdefault(batch.coder, (TermMap(), TermMap()))
-            for term_map in (to_sentence, to_passage):
-                term_map.learn(batch.first_new, batch.new_terms)
-            sentences.add(
-                to_sentence.to_vocab(batch.sentence_terms, sentences.vocab), batch.sentence_lens
-            )
-            passages.add(
-                to_passage.to_vocab(batch.passage_terms, passages.vocab), batch.passage_lens
-            )
-            done += len(batch.segment.articles)
-            del batch
-            if progress:
-                progress(done, total)
-        del maps
-        segment = joined.finish()
+        segment, engine._sentences, engine._passages = build_parts(
+            unique, params.bm25, params.max_passage_sentences, BUILD_BATCH, workers, progress
+        )
         engine._place(segment)
         engine._attach(segment)
-        engine._sentences = sentences.finish()
-        engine._passages = passages.finish()
         engine._touch()
         return engine
 

@@ -9,6 +9,8 @@ lists fed to ``BM25Index.build``): same segments, same vocabulary, same postings
 from __future__ import annotations
 
 import random
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +19,9 @@ from testpaths import FIXTURES, SEEDS, shared_path
 
 import index.build_pool as build_pool
 import index.engine as engine_module
+from index import bm25_segment, bm25_spill
 from index.articles import load_folder
-from index.bm25 import BM25Index, BM25Params
+from index.bm25 import BM25Builder, BM25Index, BM25Params
 from index.bm25_segment import TermIds
 from index.build_layout import TermCoder, TermMap, lay_out_coded
 from index.engine import Engine, EngineParams
@@ -166,3 +169,49 @@ def test_term_map_refuses_batches_out_of_order() -> None:
     term_map.learn(0, ["a", "b"])
     with pytest.raises(ValueError, match="out of order"):
         term_map.learn(5, ["c"])
+
+
+def test_spilled_build_equals_the_in_memory_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(bm25_segment, "SPILL_POSTINGS", 40)  # spill after a few chunks
+    monkeypatch.setattr(bm25_segment, "BUILD_CHUNK_DOCS", 7)
+    monkeypatch.setattr(bm25_spill, "BLOCK_POSTINGS", 13)  # many blocks, some one term wide
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(60)]
+    docs = [
+        [words[int(w)] for w in rng.zipf(1.3, size=int(rng.integers(0, 12))) % 60]
+        for _ in range(300)
+    ]
+    docs[150] = ["wide"] * 70_000 + ["w1"]  # a tf above 65535 makes tf 32-bit
+    builder = BM25Builder(BM25Params())
+    for start in range(0, len(docs), 11):
+        batch = docs[start : start + 11]
+        flat = np.asarray([builder.vocab[t] for d in batch for t in d], dtype=np.int32)
+        builder.add(flat, np.asarray([len(d) for d in batch], dtype=np.int64))
+    assert any(tmp_path.iterdir()), "the build should have spilled to disk"
+    built = builder.finish()
+    assert not any(tmp_path.iterdir()), "spill files are deleted"
+    direct = BM25Index.build(docs, BM25Params())
+    same_index(built, direct)
+    assert built._segments[0].post_tf.dtype == np.uint32
+    for query in (["w1"], ["w2", "w5"], ["wide", "w3"]):
+        assert built.top_k(query, 10)[1].tolist() == direct.top_k(query, 10)[1].tolist()
+
+
+def test_an_abandoned_build_leaves_no_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(bm25_segment, "SPILL_POSTINGS", 1)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    builder = BM25Builder(BM25Params())
+    for _ in range(3):
+        builder.add(
+            np.asarray([builder.vocab["a"], builder.vocab["b"]], dtype=np.int32),
+            np.asarray([2], dtype=np.int64),
+        )
+    builder._segment._invert_pending()
+    assert any(tmp_path.iterdir())
+    builder.close()
+    assert not any(tmp_path.iterdir())
