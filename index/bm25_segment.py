@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.bm25_spill import SpilledParts
+from index.spill_file import SpillFile
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -52,6 +53,8 @@ class Segment:
     # Where this exact segment is already stored: {resolved directory: manifest entry}.
     stored_in: dict[str, dict[str, Any]] = field(default_factory=dict)
     _max_tf: npt.NDArray[Any] | None = field(default=None, repr=False)
+    # Arrays mapped from a build's unnamed files: saved by copying the file, not the memory.
+    backing: dict[str, SpillFile] = field(default_factory=dict, repr=False)
 
     def postings_of(self, tid: int) -> tuple[int, int]:
         """The slice of ``post_docs``/``post_tf`` holding term ``tid`` (sorted by doc id)."""
@@ -269,11 +272,17 @@ class SegmentBuilder:
     def finish(self) -> Segment:
         self._invert_pending()
         n_terms = len(self.vocab.terms)
+        backing: dict[str, SpillFile] = {}
         if self._spilled is not None:
             try:
-                offsets, post_docs, post_tf, fwd_terms = self._spilled.merge(n_terms)
+                offsets, arrays, backing = self._spilled.merge(n_terms)
             finally:
                 self.close()
+            post_docs, post_tf, fwd_terms = (
+                arrays["post_docs"],
+                arrays["post_tf"],
+                arrays["fwd_terms"],
+            )
         else:
             offsets, post_docs, post_tf = concat_postings(self._parts, n_terms)
             self._parts = []
@@ -293,6 +302,7 @@ class SegmentBuilder:
             fwd_terms=fwd_terms,
             vocab_lo=self._vocab_lo,
             new_terms=self.vocab.terms[self._vocab_lo :],
+            backing=backing,
         )
 
 

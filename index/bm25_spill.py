@@ -3,9 +3,11 @@
 A large build inverts its documents chunk by chunk; holding every chunk's postings until
 they are concatenated would need the whole postings twice over at the end. Instead the
 chunks ("parts", each grouped by term and sorted by doc) are appended to temporary files,
-and :meth:`SpilledParts.merge` fills the final arrays one range of terms at a time, reading
-back only that range of each part. Memory then holds the result plus one block, whatever
-the corpus size. The files are deleted by :meth:`SpilledParts.close`.
+and :meth:`SpilledParts.merge` writes the final arrays one range of terms at a time,
+reading back only that range of each part, to unnamed files it then memory-maps
+(:class:`~index.spill_file.SpillFile`). Memory holds one block at a time, whatever the
+corpus size; the arrays occupy page cache, not the process. The part files are deleted by
+:meth:`SpilledParts.close`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from index.spill_file import SpillFile
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -51,7 +55,7 @@ class SpilledParts:
         self._docs = open(self._dir / "docs.bin", "w+b")  # noqa: SIM115 - closed in close()
         self._tf = open(self._dir / "tf.bin", "w+b")  # noqa: SIM115
         self._offsets = open(self._dir / "offsets.bin", "w+b")  # noqa: SIM115
-        self._fwd = open(self._dir / "fwd.bin", "w+b")  # noqa: SIM115
+        self._fwd = SpillFile()  # the forward terms are final as written
         self._parts: list[_Stored] = []
         self._postings = 0
         self._offsets_written = 0
@@ -67,7 +71,7 @@ class SpilledParts:
         docs.astype(np.int32, copy=False).tofile(self._docs)
         tf.astype(np.uint32, copy=False).tofile(self._tf)
         offsets.tofile(self._offsets)
-        fwd.astype(np.int32, copy=False).tofile(self._fwd)
+        self._fwd.write(fwd.astype(np.int32, copy=False))
         self.wide = self.wide or tf.dtype == np.uint32
         self._postings += int(docs.shape[0])
         self._offsets_written += offsets.shape[0]
@@ -78,35 +82,44 @@ class SpilledParts:
             self._totals = grown
         self._totals[: counts.shape[0]] += counts
 
-    def merge(self, n_terms: int) -> tuple[I64, I32, npt.NDArray[Any], I32]:
-        """CSR ``(term_offsets, docs, tf)`` over terms ``0 .. n_terms-1``, and the forward
-        terms of every document in order."""
-        for handle in (self._docs, self._tf, self._offsets, self._fwd):
+    def merge(self, n_terms: int) -> tuple[I64, dict[str, npt.NDArray[Any]], dict[str, SpillFile]]:
+        """CSR term offsets over terms ``0 .. n_terms-1``, and the arrays ``post_docs``,
+        ``post_tf`` and ``fwd_terms`` (every document's term ids in order), each mapped
+        from the file given for it in the last dict."""
+        for handle in (self._docs, self._tf, self._offsets):
             handle.flush()
         totals = np.zeros(n_terms, dtype=np.int64)
         totals[: self._totals.shape[0]] = self._totals
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(totals, out=offsets[1:])
         n_post = int(offsets[-1])
-        docs = np.empty(n_post, dtype=np.int32)
-        tfs = np.empty(n_post, dtype=np.uint32 if self.wide else np.uint16)
+        tf_type = np.uint32 if self.wide else np.uint16
+        files = {"post_docs": SpillFile(), "post_tf": SpillFile(), "fwd_terms": self._fwd}
         lo = 0
         while lo < n_terms:
             # terms lo .. hi-1 hold about BLOCK_POSTINGS postings (at least one term)
             hi = int(np.searchsorted(offsets, offsets[lo] + BLOCK_POSTINGS, side="right")) - 1
             hi = min(max(hi, lo + 1), n_terms)
-            self._merge_block(lo, hi, offsets, docs, tfs)
+            docs, tfs = self._merge_block(lo, hi, offsets, tf_type)
+            files["post_docs"].write(docs)
+            files["post_tf"].write(tfs)
             lo = hi
-        fwd = _read(self._fwd, np.int32, 0, self._fwd_written)
-        return offsets, docs, tfs, fwd
+        arrays = {
+            "post_docs": files["post_docs"].array(np.int32, n_post),
+            "post_tf": files["post_tf"].array(tf_type, n_post),
+            "fwd_terms": self._fwd.array(np.int32, self._fwd_written),
+        }
+        return offsets, arrays, files
 
     def _merge_block(
-        self, lo: int, hi: int, offsets: I64, docs: I32, tfs: npt.NDArray[Any]
-    ) -> None:
+        self, lo: int, hi: int, offsets: I64, tf_type: type[np.generic]
+    ) -> tuple[I32, npt.NDArray[Any]]:
+        """The postings of terms ``lo .. hi-1``, grouped by term and sorted by doc."""
         base = int(offsets[lo])
+        size = int(offsets[hi]) - base
         free = offsets[lo:hi] - base  # next free slot of each term, relative to the block
-        out_docs = docs[base : int(offsets[hi])]
-        out_tf = tfs[base : int(offsets[hi])]
+        out_docs = np.empty(size, dtype=np.int32)
+        out_tf = np.empty(size, dtype=tf_type)
         for part in self._parts:
             top = min(hi, part.n_terms)
             if top <= lo:
@@ -123,9 +136,10 @@ class SpilledParts:
             out_docs[dest] = part_docs
             out_tf[dest] = part_tf
             free[: top - lo] += count
+        return out_docs, out_tf
 
     def close(self) -> None:
         """Close and delete the files (idempotent)."""
-        for handle in (self._docs, self._tf, self._offsets, self._fwd):
+        for handle in (self._docs, self._tf, self._offsets):
             handle.close()
         shutil.rmtree(self._dir, ignore_errors=True)

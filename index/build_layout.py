@@ -23,7 +23,8 @@ import numpy.typing as npt
 
 from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
 from index.records import Article
-from index.text import _folded_spans, chunk_terms
+from index.spill_file import SpillFile
+from index.text import _folded_spans, chunk_terms_uncached
 
 I32Array = npt.NDArray[np.int32]
 I64Array = npt.NDArray[np.int64]
@@ -83,7 +84,7 @@ class TermCoder:
     def _new_chunk(self, chunk: str) -> int:
         ids = self._term_ids
         tids = []
-        for term in chunk_terms(chunk):
+        for term in chunk_terms_uncached(chunk):
             tid = ids.get(term)
             if tid is None:
                 tid = ids[term] = len(self.terms)
@@ -301,15 +302,16 @@ def _columns(
 
 class SegmentJoin:
     """Batch segments joined into one as they arrive (what ``concat_segments`` makes), the
-    text copied into one growing buffer and each batch's own copy dropped: a build never
-    holds the corpus text twice, and its single segment needs no merge when saved."""
+    text appended to an unnamed file and each batch's own copy dropped: the corpus text
+    stays out of the building process's memory, and the single segment needs no merge
+    when saved."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._parts: dict[str, list[npt.NDArray[Any]]] = {key: [] for key in _ARRAYS}
         self._offsets = {"articles": 0, "paras": 0, "passages": 0, "sentences": 0, "blob": 0}
         self._articles: list[ArticleMeta] = []
-        self._blob = bytearray()
+        self._blob = SpillFile()
 
     def add(self, segment: Segment) -> None:
         offsets = self._offsets
@@ -318,7 +320,7 @@ class SegmentJoin:
             shift = _SHIFTS.get(key)
             self._parts[key].append(array + offsets[shift] if shift else array)
         self._articles += segment.articles
-        self._blob += segment.blob
+        self._blob.write(segment.blob)
         offsets["articles"] += len(segment.articles)
         offsets["paras"] += int(segment.arrays["para_article"].shape[0])
         offsets["passages"] += segment.n_passages
@@ -339,7 +341,8 @@ class SegmentJoin:
             first_passage=0,
             first_sentence=0,
             arrays=arrays,
-            blob=self._blob,
+            blob=self._blob.buffer(),
+            blob_file=self._blob,
         )
 
 

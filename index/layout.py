@@ -23,6 +23,7 @@ import numpy.typing as npt
 from index.durable import file_crc32, write_file
 from index.errors import IndexCorrupt, IndexMissing
 from index.records import Article
+from index.spill_file import SpillFile
 from index.text import sentence_spans, tokenize
 
 IntArray = npt.NDArray[np.int64]
@@ -73,6 +74,7 @@ class Segment:
     blob: bytes | bytearray | mmap.mmap
     saved: bool = False
     dead: set[int] = field(default_factory=set)  # local indexes of removed articles
+    blob_file: SpillFile | None = None  # a build's file the blob is mapped from (copied on save)
 
     @property
     def n_passages(self) -> int:
@@ -114,7 +116,11 @@ class Segment:
         }
         checksums = {
             "arrays": write_file(files["arrays"], arrays.getbuffer()),
-            "blob": write_file(files["blob"], memoryview(self.blob)),
+            "blob": (
+                self.blob_file.copy_to(files["blob"])
+                if self.blob_file is not None
+                else write_file(files["blob"], memoryview(self.blob))
+            ),
             "meta": write_file(files["meta"], json.dumps(meta, ensure_ascii=False).encode()),
         }
         self.saved = True

@@ -230,13 +230,18 @@ def chunk_terms(chunk: str) -> tuple[str, ...]:
     """
     terms = _CHUNK_CACHE.get(chunk)
     if terms is None:
-        found: list[str] = []
-        for raw in _TOKEN.findall(chunk):
-            found += _terms(raw)
-        terms = tuple(found)
+        terms = chunk_terms_uncached(chunk)
         if len(_CHUNK_CACHE) < _CHUNK_CACHE_LIMIT:
             _CHUNK_CACHE[chunk] = terms
     return terms
+
+
+def chunk_terms_uncached(chunk: str) -> tuple[str, ...]:
+    """:func:`chunk_terms` for a caller that keeps its own table of chunks."""
+    found: list[str] = []
+    for raw in _TOKEN.findall(chunk):
+        found += _terms(raw)
+    return tuple(found)
 
 
 def tokenize(text: str) -> list[str]:

@@ -215,3 +215,28 @@ def test_an_abandoned_build_leaves_no_files(
     assert any(tmp_path.iterdir())
     builder.close()
     assert not any(tmp_path.iterdir())
+
+
+def test_a_spilled_engine_build_saves_and_loads_the_same_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    articles = corpus()
+    plain = Engine.build(articles, EngineParams())
+    monkeypatch.setattr(bm25_segment, "SPILL_POSTINGS", 10)
+    monkeypatch.setattr(bm25_segment, "BUILD_CHUNK_DOCS", 3)
+    monkeypatch.setattr(bm25_spill, "BLOCK_POSTINGS", 7)
+    spilled = Engine.build(articles, EngineParams())
+    assert spilled._sentences._segments[0].backing, "the build should have spilled"
+    assert spilled._segments[0].blob_file is not None
+    same_index(spilled._sentences, plain._sentences)
+    same_index(spilled._passages, plain._passages)
+    spilled.save(tmp_path / "spilled")
+    plain.save(tmp_path / "plain")
+    loaded = Engine.load(tmp_path / "spilled", EngineParams())
+    same_index(loaded._sentences, plain._sentences)
+    same_index(loaded._passages, plain._passages)
+    assert bytes(loaded._segments[0].blob) == bytes(plain._segments[0].blob)
+    questions = ["How much did the bridge repair cost?", "When did the missile attacks occur?"]
+    for question in questions:
+        assert loaded.ask(question).to_json() == plain.ask(question).to_json()
+        assert spilled.ask(question).to_json() == plain.ask(question).to_json()
