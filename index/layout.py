@@ -10,9 +10,9 @@ of a segment's passages and sentences are contiguous, starting at ``first_passag
 
 from __future__ import annotations
 
-import io
 import json
 import mmap
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,15 +107,13 @@ class Segment:
             "blob": folder / f"{self.name}.blob",
             "meta": folder / f"{self.name}.json",
         }
-        arrays = io.BytesIO()
-        np.savez(arrays, **self.arrays)  # type: ignore[arg-type]  # numpy stub quirk
         meta = {
             "first_passage": self.first_passage,
             "first_sentence": self.first_sentence,
             "articles": [list(_meta_row(a)) for a in self.articles],
         }
         checksums = {
-            "arrays": write_file(files["arrays"], arrays.getbuffer()),
+            "arrays": _write_npz(files["arrays"], self.arrays),
             "blob": (
                 self.blob_file.copy_to(files["blob"])
                 if self.blob_file is not None
@@ -168,6 +166,16 @@ class Segment:
             blob=blob,
             saved=True,
         )
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> int:
+    """Write ``arrays`` to ``path`` as .npz, fsynced (straight to the file: no copy of them
+    in memory); returns the file's CRC-32."""
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy stub quirk
+        handle.flush()
+        os.fsync(handle.fileno())
+    return file_crc32(path)
 
 
 def _meta_row(meta: ArticleMeta) -> tuple[object, ...]:

@@ -240,3 +240,19 @@ def test_a_spilled_engine_build_saves_and_loads_the_same_index(
     for question in questions:
         assert loaded.ask(question).to_json() == plain.ask(question).to_json()
         assert spilled.ask(question).to_json() == plain.ask(question).to_json()
+
+
+def test_counting_sort_inversion_equals_the_sort_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not bm25_segment.kernels.AVAILABLE:
+        pytest.skip("numba is not installed: only the sort path exists")
+    rng = np.random.default_rng(11)
+    lens = rng.integers(0, 30, size=500).astype(np.int64)
+    lens[7] = 70_000  # a tf above 65535
+    flat = (rng.zipf(1.2, size=int(lens.sum())) % 300).astype(np.int32)
+    flat[int(lens[:7].sum()) : int(lens[:8].sum())] = 5
+    fast = bm25_segment._invert_chunk(flat, lens, 1000, 320)
+    monkeypatch.setattr(bm25_segment, "USE_KERNEL", False)
+    slow = bm25_segment._invert_chunk(flat, lens, 1000, 320)
+    assert fast.counts.tolist() == slow.counts.tolist()
+    assert fast.docs.dtype == slow.docs.dtype and np.array_equal(fast.docs, slow.docs)
+    assert fast.tf.dtype == slow.tf.dtype == np.uint32 and np.array_equal(fast.tf, slow.tf)
