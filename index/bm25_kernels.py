@@ -260,3 +260,19 @@ def invert_chunk(flat: Any, lens: Any, first_doc: int, n_terms: int) -> Any:
             counts[t] += 1
             j = k
     return counts, docs[:n].copy(), tf[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def first_unmapped(coded: Any, table: Any) -> Any:
+    """The distinct values ``c`` of ``coded`` with ``table[c] < 0``, in order of first
+    appearance (what a stable ``np.unique`` with first indexes gives, in linear time)."""
+    seen = np.zeros(table.shape[0], dtype=np.bool_)
+    out = np.empty(coded.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(coded.shape[0]):
+        c = coded[i]
+        if table[c] < 0 and not seen[c]:
+            seen[c] = True
+            out[n] = c
+            n += 1
+    return out[:n].copy()

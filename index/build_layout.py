@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from index import bm25_kernels as kernels
 from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
 from index.records import Article
 from index.spill_file import SpillFile
@@ -371,9 +372,12 @@ class TermMap:
         ids = self._table[coded]
         unknown = ids < 0
         if unknown.any():
-            missing = coded[unknown]
-            uniq, first = np.unique(missing, return_index=True)
-            for cid in uniq[np.argsort(first, kind="stable")].tolist():
+            if kernels.AVAILABLE:
+                new = kernels.first_unmapped(coded, self._table)
+            else:
+                uniq, first = np.unique(coded[unknown], return_index=True)
+                new = uniq[np.argsort(first, kind="stable")]
+            for cid in new.tolist():
                 self._table[cid] = vocab[self._terms[cid]]
             ids = self._table[coded]
         return ids.astype(np.int32)

@@ -256,3 +256,21 @@ def test_counting_sort_inversion_equals_the_sort_path(monkeypatch: pytest.Monkey
     assert fast.counts.tolist() == slow.counts.tolist()
     assert fast.docs.dtype == slow.docs.dtype and np.array_equal(fast.docs, slow.docs)
     assert fast.tf.dtype == slow.tf.dtype == np.uint32 and np.array_equal(fast.tf, slow.tf)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_term_map_gives_new_terms_ids_in_order_of_first_appearance(
+    monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
+    if compiled and not bm25_segment.kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(bm25_segment.kernels, "AVAILABLE", compiled)
+    term_map = TermMap()
+    term_map.learn(0, ["a", "b", "c", "d", "e"])
+    vocab = TermIds(["c"])  # known to the vocabulary, not yet to the map
+    ids = term_map.to_vocab(np.asarray([4, 2, 4, 0, 2, 1, 0], dtype=np.int32), vocab)
+    assert vocab.terms == ["c", "e", "a", "b"]
+    assert ids.tolist() == [1, 0, 1, 2, 0, 3, 2]
+    term_map.learn(5, ["f"])
+    assert term_map.to_vocab(np.asarray([5, 4, 3], dtype=np.int32), vocab).tolist() == [4, 1, 5]
+    assert vocab.terms == ["c", "e", "a", "b", "f", "d"]
