@@ -57,12 +57,13 @@ class SpillFile:
         self._handle.flush()
         source = self._handle.fileno()
         with open(path, "wb") as out:
-            offset = 0
-            while offset < self.size:
-                sent = os.sendfile(out.fileno(), source, offset, self.size - offset)
-                if sent == 0:
-                    raise OSError(f"could not copy the build's data to {path}")
-                offset += sent
+            try:
+                _send(out.fileno(), source, self.size)
+            except OSError:  # sendfile between files is Linux's; copy through a buffer
+                out.seek(0)
+                out.truncate()
+                for offset in range(0, self.size, CHUNK):
+                    out.write(os.pread(source, min(CHUNK, self.size - offset), offset))
             out.flush()
             os.fsync(out.fileno())
         crc = 0
@@ -72,3 +73,13 @@ class SpillFile:
             crc = zlib.crc32(chunk, crc)
             offset += len(chunk)
         return crc
+
+
+def _send(target: int, source: int, size: int) -> None:
+    """Copy ``size`` bytes from the start of ``source`` to ``target`` inside the kernel."""
+    offset = 0
+    while offset < size:
+        sent = os.sendfile(target, source, offset, size - offset)
+        if sent == 0:
+            raise OSError("sendfile copied nothing")
+        offset += sent
