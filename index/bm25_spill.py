@@ -2,20 +2,19 @@
 
 A large build inverts its documents chunk by chunk; holding every chunk's postings until
 they are concatenated would need the whole postings twice over at the end. Instead the
-chunks ("parts", each grouped by term and sorted by doc) are appended to temporary files,
-and :meth:`SpilledParts.merge` writes the final arrays one range of terms at a time,
-reading back only that range of each part, to unnamed files it then memory-maps
-(:class:`~index.spill_file.SpillFile`). Memory holds one block at a time, whatever the
-corpus size; the arrays occupy page cache, not the process. The part files are deleted by
-:meth:`SpilledParts.close`.
+chunks ("parts", each grouped by term and sorted by doc) are appended to unnamed temporary
+files (in the system's temporary directory, ``TMPDIR``), and :meth:`SpilledParts.merge`
+writes the final arrays one range of terms at a time, reading back only that range of each
+part, to unnamed files it then memory-maps (:class:`~index.spill_file.SpillFile`). Memory
+holds one block at a time, whatever the corpus size; the arrays occupy page cache, not the
+process. The part files vanish when :meth:`SpilledParts.close` closes them, or with the
+process.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -43,18 +42,18 @@ def _read(handle: IO[bytes], dtype: type[np.generic], start: int, count: int) ->
     handle.seek(start * np.dtype(dtype).itemsize)
     data = np.fromfile(handle, dtype=dtype, count=count)
     if data.shape[0] != count:
-        raise OSError(f"spill file {handle.name!r} is shorter than written")
+        raise OSError("a build's spill file is shorter than what was written to it")
     return data
 
 
 class SpilledParts:
-    """Parts and forward terms appended to files in a temporary directory."""
+    """Parts and forward terms appended to unnamed temporary files."""
 
-    def __init__(self, parent: Path | None = None) -> None:
-        self._dir = Path(tempfile.mkdtemp(prefix="newsdesk-build-", dir=parent))
-        self._docs = open(self._dir / "docs.bin", "w+b")  # noqa: SIM115 - closed in close()
-        self._tf = open(self._dir / "tf.bin", "w+b")  # noqa: SIM115
-        self._offsets = open(self._dir / "offsets.bin", "w+b")  # noqa: SIM115
+    def __init__(self) -> None:
+        # unnamed files: closing them (or the process dying) deletes them
+        self._docs = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._tf = tempfile.TemporaryFile()  # noqa: SIM115
+        self._offsets = tempfile.TemporaryFile()  # noqa: SIM115
         self._fwd = SpillFile()  # the forward terms are final as written
         self._parts: list[_Stored] = []
         self._postings = 0
@@ -142,4 +141,3 @@ class SpilledParts:
         """Close and delete the files (idempotent)."""
         for handle in (self._docs, self._tf, self._offsets):
             handle.close()
-        shutil.rmtree(self._dir, ignore_errors=True)

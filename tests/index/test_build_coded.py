@@ -190,9 +190,10 @@ def test_spilled_build_equals_the_in_memory_build(
         batch = docs[start : start + 11]
         flat = np.asarray([builder.vocab[t] for d in batch for t in d], dtype=np.int32)
         builder.add(flat, np.asarray([len(d) for d in batch], dtype=np.int64))
-    assert any(tmp_path.iterdir()), "the build should have spilled to disk"
+    assert builder._segment._spilled is not None, "the build should have spilled to disk"
     built = builder.finish()
-    assert not any(tmp_path.iterdir()), "spill files are deleted"
+    assert builder._segment._spilled is None
+    assert not any(tmp_path.iterdir()), "spill files have no names"
     direct = BM25Index.build(docs, BM25Params())
     same_index(built, direct)
     assert built._segments[0].post_tf.dtype == np.uint32
@@ -206,14 +207,14 @@ def test_an_abandoned_build_leaves_no_files(
     monkeypatch.setattr(bm25_segment, "SPILL_POSTINGS", 1)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     builder = BM25Builder(BM25Params())
+    flat = np.asarray([builder.vocab["a"], builder.vocab["b"]], dtype=np.int32)
     for _ in range(3):
-        builder.add(
-            np.asarray([builder.vocab["a"], builder.vocab["b"]], dtype=np.int32),
-            np.asarray([2], dtype=np.int64),
-        )
+        builder.add(flat, np.asarray([2], dtype=np.int64))
     builder._segment._invert_pending()
-    assert any(tmp_path.iterdir())
+    spilled = builder._segment._spilled
+    assert spilled is not None
     builder.close()
+    assert builder._segment._spilled is None and spilled._docs.closed
     assert not any(tmp_path.iterdir())
 
 
