@@ -42,36 +42,54 @@ _BEFORE_WINDOW = 64  # characters looked at for the word before a full stop
 
 
 def _is_boundary(text: str, match: re.Match[str]) -> bool:
-    """Decide whether the punctuation in ``match`` really ends a sentence.
+    """Decide whether the punctuation in ``match`` (of ``_BOUNDARY``) really ends a sentence.
 
     Looks only at a few characters on either side, so a paragraph is split in linear time.
     """
-    end, close = match.group("end"), match.group("close")
-    after = _NEXT_WORD.match(text, match.end())
-    start_of_next = after.start(1) if after else match.end()
-    if start_of_next >= len(text):
+    end, close = match.group("end", "close")
+    return _boundary_at(text, end, close, match.start(), match.end())
+
+
+def _boundary_at(text: str, end: str, close: str, end_start: int, next_start: int) -> bool:
+    """:func:`_is_boundary` for end marks ``end`` at ``end_start``, closing marks ``close``
+    and white space up to ``next_start``, where the next word (or its opening mark) is."""
+    if next_start >= len(text):
         return False
-    first = text[start_of_next]
-    next_lower = after.group(1).lower() if after else ""
+    start_of_next = next_start
+    first = text[next_start]
+    if first in _OPENERS:
+        start_of_next = _NEXT_WORD.match(text, next_start).start(1)  # type: ignore[union-attr]
+        if start_of_next >= len(text):
+            return False
+        first = text[start_of_next]
     if first.islower():
         return False  # "... and so on. then" or "e.g. the": never a new sentence
     if end in ("!", "?") or (len(end) > 1 and "." not in end) or close:
         return first.isupper() or first.isdigit() or not first.isalnum()
     if end in ("...", "…") or len(end) > 1:
         return first.isupper() or first.isdigit()
-    word = _word_before(text, match.start())
+    word = _word_before(text, end_start)
     bare = word.lower().strip(".'’")
     if bare in _NEVER_FINAL:
         return False
     if len(word) == 1 and word.isupper():
         return False  # an initial: "John F. Kennedy"
-    if _DOTTED.fullmatch(word):
+    if "." in word and _DOTTED.fullmatch(word):
         # a dotted acronym ("U.S", the last dot is the match): a boundary only before a
         # word that usually starts a sentence
-        return next_lower in _STARTERS
+        return _next_lower(text, start_of_next) in _STARTERS
     if bare in _MAYBE_FINAL:
-        return next_lower in _STARTERS
+        return _next_lower(text, start_of_next) in _STARTERS
     return first.isupper() or first.isdigit() or not first.isalnum()
+
+
+def _next_lower(text: str, start: int) -> str:
+    """The lower-cased word starting at ``start`` (letters, digits, apostrophes)."""
+    return _WORD_AT.match(text, start).group().lower()  # type: ignore[union-attr]
+
+
+_OPENERS = frozenset("\"'“‘([")  # what _NEXT_WORD skips before the next word
+_WORD_AT = re.compile(r"[\w’']*")
 
 
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
@@ -118,10 +136,21 @@ def _folded_spans(text: str) -> list[tuple[int, int]]:
     start = 0
     after = 0  # where the previous match ended: finditer would search on from here
     search = _BOUNDARY.search
+    size = len(text)
     for candidate in _CANDIDATE.finditer(text):
-        if candidate.start() < after:
+        at = candidate.start()
+        if at < after:
             continue
-        match = search(text, candidate.start())
+        past = candidate.end()
+        if past - at == 2 and text[at + 1] == " " and past < size and not text[past].isspace():
+            # the usual ". " between sentences: this is the _BOUNDARY match itself (an end
+            # mark, no closing mark, one space, then a word)
+            after = past
+            if _boundary_at(text, text[at], "", at, past):
+                spans.append((start, at + 1))
+                start = past
+            continue
+        match = search(text, at)
         if match is None:
             break
         after = match.end()
