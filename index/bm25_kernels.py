@@ -263,16 +263,27 @@ def invert_chunk(flat: Any, lens: Any, first_doc: int, n_terms: int) -> Any:
 
 
 @njit(cache=True, nogil=True)
-def first_unmapped(coded: Any, table: Any) -> Any:
-    """The distinct values ``c`` of ``coded`` with ``table[c] < 0``, in order of first
-    appearance (what a stable ``np.unique`` with first indexes gives, in linear time)."""
+def map_terms(coded: Any, table: Any) -> Any:
+    """``table[coded]`` as int32, and the values ``c`` of ``coded`` with ``table[c] < 0``
+    (still unmapped) in order of first appearance, in one pass."""
+    out = np.empty(coded.shape[0], dtype=np.int32)
     seen = np.zeros(table.shape[0], dtype=np.bool_)
-    out = np.empty(coded.shape[0], dtype=np.int64)
+    new = np.empty(coded.shape[0], dtype=np.int64)
     n = 0
     for i in range(coded.shape[0]):
         c = coded[i]
-        if table[c] < 0 and not seen[c]:
+        t = table[c]
+        out[i] = t
+        if t < 0 and not seen[c]:
             seen[c] = True
-            out[n] = c
+            new[n] = c
             n += 1
-    return out[:n].copy()
+    return out, new[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def fill_unmapped(out: Any, coded: Any, table: Any) -> None:
+    """Set the entries of ``out`` still negative from ``table`` (after it learnt them)."""
+    for i in range(out.shape[0]):
+        if out[i] < 0:
+            out[i] = table[coded[i]]

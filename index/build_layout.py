@@ -369,15 +369,22 @@ class TermMap:
 
     def to_vocab(self, coded: I32Array, vocab: dict[str, int]) -> I32Array:
         """``coded`` in ``vocab``'s ids (``vocab[term]`` adds a term it lacks)."""
-        ids = self._table[coded]
-        unknown = ids < 0
+        if kernels.AVAILABLE:
+            ids, new = kernels.map_terms(coded, self._table)
+            if new.shape[0]:
+                self._learn_ids(new, vocab)
+                kernels.fill_unmapped(ids, coded, self._table)
+            return ids  # type: ignore[no-any-return]
+        mapped = self._table[coded]
+        unknown = mapped < 0
         if unknown.any():
-            if kernels.AVAILABLE:
-                new = kernels.first_unmapped(coded, self._table)
-            else:
-                uniq, first = np.unique(coded[unknown], return_index=True)
-                new = uniq[np.argsort(first, kind="stable")]
-            for cid in new.tolist():
-                self._table[cid] = vocab[self._terms[cid]]
-            ids = self._table[coded]
-        return ids.astype(np.int32)
+            uniq, first = np.unique(coded[unknown], return_index=True)
+            self._learn_ids(uniq[np.argsort(first, kind="stable")], vocab)
+            mapped = self._table[coded]
+        return mapped.astype(np.int32)
+
+    def _learn_ids(self, new: npt.NDArray[np.integer[Any]], vocab: dict[str, int]) -> None:
+        """Map coder ids ``new`` (in order of first appearance) into ``vocab``."""
+        table, terms = self._table, self._terms
+        for cid in new.tolist():
+            table[cid] = vocab[terms[cid]]
