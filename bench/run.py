@@ -248,6 +248,16 @@ def table(r: dict[str, Any]) -> str:
                 f"{speed}; parity max rel diff {v['parity_max_rel_diff']:.2e}, "
                 f"same top-10 scores on {v['same_top10']}/{v['parity_questions']}"
             )
+    if en_b.get("input_rss_mb"):
+        notes.append(
+            f"Engine.build: {_fmt(en_b.get('build_cpu_s'), digits=1)} s CPU in the building "
+            f"process + {_fmt(en_b.get('build_workers_cpu_s'), digits=1)} s in its layout "
+            f"workers; peak RSS {_fmt(en_b.get('peak_rss_build_mb'), digits=0)} MB at the end "
+            f"of build, {_fmt(en_b.get('peak_rss_mb'), digits=0)} MB with save, of which "
+            f"{_fmt(en_b.get('input_rss_mb'), digits=0)} MB the parsed articles the bench "
+            f"holds; largest worker {_fmt(en_b.get('peak_rss_workers_mb'), digits=0)} MB "
+            "(pages shared with the parent included)"
+        )
     if en_q:
         notes.append(
             f"Engine answered {en_q.get('answered')}/{_get(en_q, 'ask', 'n')}, "

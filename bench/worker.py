@@ -43,6 +43,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_rss_children_mb() -> float:
+    """Peak resident set of the largest finished child process (build workers), in MB.
+
+    A forked worker's figure includes the pages it shares with its parent (the articles)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_mb() -> float:
     """Current resident set of this process, in MB."""
     with open("/proc/self/statm") as fh:
@@ -205,14 +217,24 @@ def task_engine_build(args: dict[str, Any]) -> dict[str, Any]:
 
     (articles, _), t_parse = timed(lambda: load_folder(Path(args["folder"])))
     params = EngineParams(bm25=BM25Params(variant=args["variant"]))
+    rss_input = rss_mb()  # the parsed articles handed to build (the caller's memory)
+    cpu0, cpu0_children = cpu_s(), cpu_s(resource.RUSAGE_CHILDREN)
     engine, t_build = timed(lambda: Engine.build(articles, params))
+    cpu_build = cpu_s() - cpu0
+    cpu_workers = cpu_s(resource.RUSAGE_CHILDREN) - cpu0_children
+    peak_build = peak_rss_mb()
     target = fresh_dir(args["index"])
     _, t_save = timed(lambda: engine.save(target))
     return {
         "parse_s": t_parse,
         "build_s": t_build,
+        "build_cpu_s": cpu_build,
+        "build_workers_cpu_s": cpu_workers,
         "save_s": t_save,
         "size_mb": dir_size_mb(target),
+        "input_rss_mb": rss_input,
+        "peak_rss_build_mb": peak_build,
+        "peak_rss_workers_mb": peak_rss_children_mb(),
         "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from index import bm25_formula as formula
 from index import bm25_kernels as kernels
-from index.bm25_segment import Segment, TermIds, build_segment, merge_segments
+from index.bm25_segment import Segment, SegmentBuilder, TermIds, build_segment, merge_segments
 from index.bm25_store import read_index, write_index
 from index.errors import IndexCorrupt
 
@@ -557,6 +557,36 @@ class BM25Index:
             index._n_unpurged = index._count_unpurged()
             index._changed()
         return index
+
+
+class BM25Builder:
+    """``BM25Index.build`` for documents given as term-id arrays, batch by batch.
+
+    Ids come from :attr:`vocab` (``vocab[term]`` gives a new term the next id), so a caller
+    that assigns them in order of first appearance builds exactly the index of
+    ``BM25Index.build`` over the same token lists. Postings of a large build wait on disk
+    (:mod:`index.bm25_spill`) rather than in memory until :meth:`finish`.
+    """
+
+    def __init__(self, params: BM25Params) -> None:
+        self._index = BM25Index(params)
+        self._segment = SegmentBuilder(self._index._vocab, 0, spill=True)
+
+    @property
+    def vocab(self) -> TermIds:
+        return self._index._vocab
+
+    def add(self, flat: npt.NDArray[np.int32], lens: I64) -> None:
+        """The next documents: ``lens[i]`` term ids each, concatenated in ``flat``."""
+        self._segment.add(flat, lens)
+
+    def finish(self) -> BM25Index:
+        self._index._append(self._segment.finish())
+        return self._index
+
+    def close(self) -> None:
+        """Delete the build's temporary files (after an error; ``finish`` does it too)."""
+        self._segment.close()
 
 
 def _tol(theta: float) -> float:

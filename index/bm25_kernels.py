@@ -215,3 +215,75 @@ def score_ids_segment(
             if docs[p] == doc:
                 t = np.float64(tfs[p])
                 acc[i] += (t * w) / (t + kvals[doc])
+
+
+@njit(cache=True, nogil=True)
+def invert_chunk(flat: Any, lens: Any, first_doc: int, n_terms: int) -> Any:
+    """Postings of a chunk of documents by counting sort: (postings per term, doc ids, tf).
+
+    ``flat`` holds the documents' term ids one document after the other, so placing each
+    token at its term's next free slot leaves every term's documents in ascending order,
+    with a document's repeats side by side; runs of one document become one posting.
+    Linear time, where a comparison sort of (term, doc) keys is not.
+    """
+    tokens = np.zeros(n_terms + 1, dtype=np.int64)
+    for i in range(flat.shape[0]):
+        tokens[flat[i] + 1] += 1
+    for t in range(n_terms):
+        tokens[t + 1] += tokens[t]
+    slot = tokens[:-1].copy()
+    placed = np.empty(flat.shape[0], dtype=np.int32)
+    i = 0
+    for d in range(lens.shape[0]):
+        doc = first_doc + d
+        for _ in range(lens[d]):
+            t = flat[i]
+            placed[slot[t]] = doc
+            slot[t] += 1
+            i += 1
+    counts = np.zeros(n_terms, dtype=np.int64)
+    docs = np.empty(flat.shape[0], dtype=np.int32)
+    tf = np.empty(flat.shape[0], dtype=np.int64)
+    n = 0
+    for t in range(n_terms):
+        lo = tokens[t]
+        hi = tokens[t + 1]
+        j = lo
+        while j < hi:
+            doc = placed[j]
+            k = j + 1
+            while k < hi and placed[k] == doc:
+                k += 1
+            docs[n] = doc
+            tf[n] = k - j
+            n += 1
+            counts[t] += 1
+            j = k
+    return counts, docs[:n].copy(), tf[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def map_terms(coded: Any, table: Any) -> Any:
+    """``table[coded]`` as int32, and the values ``c`` of ``coded`` with ``table[c] < 0``
+    (still unmapped) in order of first appearance, in one pass."""
+    out = np.empty(coded.shape[0], dtype=np.int32)
+    seen = np.zeros(table.shape[0], dtype=np.bool_)
+    new = np.empty(coded.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(coded.shape[0]):
+        c = coded[i]
+        t = table[c]
+        out[i] = t
+        if t < 0 and not seen[c]:
+            seen[c] = True
+            new[n] = c
+            n += 1
+    return out, new[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def fill_unmapped(out: Any, coded: Any, table: Any) -> None:
+    """Set the entries of ``out`` still negative from ``table`` (after it learnt them)."""
+    for i in range(out.shape[0]):
+        if out[i] < 0:
+            out[i] = table[coded[i]]

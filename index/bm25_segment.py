@@ -18,12 +18,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from index import bm25_kernels as kernels
+from index.bm25_spill import SpilledParts
+from index.spill_file import SpillFile
+
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 TfArray = npt.NDArray[Any]  # uint16, or uint32 when some tf exceeds 65535
 
 #: Documents tokenized per chunk while building (bounds the temporary memory).
 BUILD_CHUNK_DOCS = 65_536
+#: Postings a spilling build holds in memory before it moves its parts to disk.
+SPILL_POSTINGS = 1 << 23
+#: Invert chunks with the compiled counting sort when numba is there (tests switch it off
+#: to check the numpy sort path gives the same postings).
+USE_KERNEL = True
 
 
 def new_uid(kind: str) -> str:
@@ -48,6 +57,8 @@ class Segment:
     # Where this exact segment is already stored: {resolved directory: manifest entry}.
     stored_in: dict[str, dict[str, Any]] = field(default_factory=dict)
     _max_tf: npt.NDArray[Any] | None = field(default=None, repr=False)
+    # Arrays mapped from a build's unnamed files: saved by copying the file, not the memory.
+    backing: dict[str, SpillFile] = field(default_factory=dict, repr=False)
 
     def postings_of(self, tid: int) -> tuple[int, int]:
         """The slice of ``post_docs``/``post_tf`` holding term ``tid`` (sorted by doc id)."""
@@ -110,6 +121,11 @@ def _invert_chunk(flat: I32, lens: I64, first_doc: int, n_terms: int) -> Part:
     n_docs = int(lens.shape[0])
     if flat.shape[0] == 0 or n_docs == 0:
         return Part(np.zeros(n_terms, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16))
+    if USE_KERNEL and kernels.AVAILABLE:
+        counts, docs, tf = kernels.invert_chunk(
+            flat.astype(np.int32, copy=False), lens.astype(np.int64, copy=False), first_doc, n_terms
+        )
+        return Part(counts, docs, _narrow_tf(tf))
     local = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
     key = flat.astype(np.int64)
     key *= n_docs
@@ -193,6 +209,112 @@ def _chunks(docs: Iterable[Sequence[str]], size: int) -> Iterator[list[Sequence[
         yield chunk
 
 
+class SegmentBuilder:
+    """Builds one segment from documents given as term-id arrays, batch by batch.
+
+    Documents are inverted in chunks of about :data:`BUILD_CHUNK_DOCS`, so only one chunk's
+    token stream is expanded to 64-bit sort keys at a time.
+    """
+
+    def __init__(self, vocab: TermIds, first_id: int, spill: bool = False) -> None:
+        self.vocab = vocab
+        self.first_id = first_id
+        self._vocab_lo = len(vocab.terms)
+        self._spill = spill  # move the parts to disk once they hold SPILL_POSTINGS
+        self._spilled: SpilledParts | None = None
+        self._held = 0  # postings of the parts held in memory
+        self._parts: list[Part] = []
+        self._fwd: list[I32] = []
+        self._lens: list[I64] = []
+        self._pending: list[tuple[I32, I64]] = []
+        self._pending_docs = 0
+        self._next_doc = first_id
+
+    def add(self, flat: I32, lens: I64) -> None:
+        """Documents with the next ids: ``lens[i]`` term ids each, concatenated in ``flat``."""
+        self._pending.append((flat, lens))
+        self._pending_docs += int(lens.shape[0])
+        if self._pending_docs >= BUILD_CHUNK_DOCS:
+            self._invert_pending()
+
+    def _invert_pending(self) -> None:
+        if not self._pending:
+            return
+        if len(self._pending) == 1:
+            flat, lens = self._pending[0]
+        else:
+            flat = np.concatenate([f for f, _ in self._pending])
+            lens = np.concatenate([n for _, n in self._pending])
+        self._pending, self._pending_docs = [], 0
+        flat = flat.astype(np.int32, copy=False)
+        lens = lens.astype(np.int64, copy=False)
+        part = _invert_chunk(flat, lens, self._next_doc, len(self.vocab.terms))
+        self._lens.append(lens)
+        self._next_doc += int(lens.shape[0])
+        if (
+            self._spilled is None
+            and self._spill
+            and self._held + part.docs.shape[0] > SPILL_POSTINGS
+        ):
+            self._spilled = SpilledParts()
+            for kept, fwd in zip(self._parts, self._fwd, strict=True):
+                self._spilled.add(kept.counts, kept.docs, kept.tf, fwd)
+            self._parts, self._fwd, self._held = [], [], 0
+        if self._spilled is not None:
+            self._spilled.add(part.counts, part.docs, part.tf, flat)
+        else:
+            self._parts.append(part)
+            self._fwd.append(flat)
+            self._held += int(part.docs.shape[0])
+
+    @property
+    def docs(self) -> int:
+        """Documents added so far."""
+        return self._next_doc + self._pending_docs - self.first_id
+
+    def close(self) -> None:
+        """Delete what was spilled to disk (``finish`` does it too)."""
+        if self._spilled is not None:
+            self._spilled.close()
+            self._spilled = None
+
+    def finish(self) -> Segment:
+        self._invert_pending()
+        n_terms = len(self.vocab.terms)
+        backing: dict[str, SpillFile] = {}
+        if self._spilled is not None:
+            try:
+                offsets, arrays, backing = self._spilled.merge(n_terms)
+            finally:
+                self.close()
+            post_docs, post_tf, fwd_terms = (
+                arrays["post_docs"],
+                arrays["post_tf"],
+                arrays["fwd_terms"],
+            )
+        else:
+            offsets, post_docs, post_tf = concat_postings(self._parts, n_terms)
+            self._parts = []
+            fwd_terms = np.concatenate(self._fwd) if self._fwd else np.zeros(0, dtype=np.int32)
+            self._fwd = []
+        doc_len64 = np.concatenate(self._lens) if self._lens else np.zeros(0, dtype=np.int64)
+        self._lens = []
+        fwd_offsets = np.zeros(doc_len64.shape[0] + 1, dtype=np.int64)
+        np.cumsum(doc_len64, out=fwd_offsets[1:])
+        return Segment(
+            first_id=self.first_id,
+            doc_len=doc_len64.astype(np.int32),
+            term_offsets=offsets,
+            post_docs=post_docs,
+            post_tf=post_tf,
+            fwd_offsets=fwd_offsets,
+            fwd_terms=fwd_terms,
+            vocab_lo=self._vocab_lo,
+            new_terms=self.vocab.terms[self._vocab_lo :],
+            backing=backing,
+        )
+
+
 def build_segment(
     docs: Iterable[Sequence[str]],
     vocab: TermIds,
@@ -201,15 +323,10 @@ def build_segment(
 ) -> Segment:
     """Index ``docs`` (token lists) as one segment starting at ``first_id``.
 
-    New terms are added to ``vocab``. Documents are processed in chunks so that only one
-    chunk's token stream is expanded to 64-bit sort keys at a time.
+    New terms are added to ``vocab`` in order of first appearance.
     """
-    vocab_lo = len(vocab.terms)
     getter = vocab.__getitem__
-    parts: list[Part] = []
-    fwd_parts: list[I32] = []
-    len_parts: list[I64] = []
-    next_doc = first_id
+    builder = SegmentBuilder(vocab, first_id)
     for chunk in _chunks(docs, BUILD_CHUNK_DOCS):
         if isinstance(chunk[0], str) or any(isinstance(d, str) for d in chunk):
             raise TypeError("each document must be a sequence of tokens, not a str")
@@ -219,30 +336,10 @@ def build_segment(
             dtype=np.int32,
             count=int(lens.sum()),
         )
-        parts.append(_invert_chunk(flat, lens, next_doc, len(vocab.terms)))
-        fwd_parts.append(flat)
-        len_parts.append(lens)
-        next_doc += len(chunk)
+        builder.add(flat, lens)
         if on_chunk is not None:
-            on_chunk(next_doc - first_id)
-    n_terms = len(vocab.terms)
-    offsets, post_docs, post_tf = concat_postings(parts, n_terms)
-    del parts
-    doc_len64 = np.concatenate(len_parts) if len_parts else np.zeros(0, dtype=np.int64)
-    fwd_offsets = np.zeros(doc_len64.shape[0] + 1, dtype=np.int64)
-    np.cumsum(doc_len64, out=fwd_offsets[1:])
-    fwd_terms = np.concatenate(fwd_parts) if fwd_parts else np.zeros(0, dtype=np.int32)
-    return Segment(
-        first_id=first_id,
-        doc_len=doc_len64.astype(np.int32),
-        term_offsets=offsets,
-        post_docs=post_docs,
-        post_tf=post_tf,
-        fwd_offsets=fwd_offsets,
-        fwd_terms=fwd_terms,
-        vocab_lo=vocab_lo,
-        new_terms=vocab.terms[vocab_lo:],
-    )
+            on_chunk(builder.docs)
+    return builder.finish()
 
 
 def _segment_part(seg: Segment, dead: npt.NDArray[np.bool_] | None) -> Part:

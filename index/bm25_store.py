@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import numpy.typing as npt
 from index.bm25_segment import Segment, new_uid
 from index.durable import file_crc32, fsync_dir, write_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
+from index.spill_file import SpillFile
 
 FORMAT = "newsdesk-bm25"
 VERSION = 1
@@ -59,11 +61,29 @@ def _write_array(path: Path, array: npt.NDArray[Any]) -> dict[str, Any]:
     return entry
 
 
-def _write_segment(directory: Path, seg: Segment) -> dict[str, Any]:
-    files = {
-        name: _write_array(directory / f"{seg.uid}.{name}.bin", getattr(seg, name))
-        for name in _ARRAYS
+def _copy_array(path: Path, array: npt.NDArray[Any], source: SpillFile) -> dict[str, Any]:
+    """:func:`_write_array` for an array mapped from a build's file: copies the file."""
+    arr = np.asarray(array)
+    if sys.byteorder != "little" or source.size != arr.nbytes:
+        return _write_array(path, array)
+    crc = source.copy_to(path)
+    dtype = arr.dtype.newbyteorder("<")
+    return {
+        "name": path.name,
+        "size": source.size,
+        "crc32": crc,
+        "dtype": dtype.str,
+        "shape": list(arr.shape),
     }
+
+
+def _write_segment(directory: Path, seg: Segment) -> dict[str, Any]:
+    files = {}
+    for name in _ARRAYS:
+        path = directory / f"{seg.uid}.{name}.bin"
+        source = seg.backing.get(name)
+        array = getattr(seg, name)
+        files[name] = _copy_array(path, array, source) if source else _write_array(path, array)
     terms = json.dumps(seg.new_terms, ensure_ascii=False).encode("utf-8")
     files["terms"] = _write_file(directory / f"{seg.uid}.terms.json", terms)
     return {

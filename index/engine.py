@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from index.bm25 import BM25Index, BM25Params
-from index.build_pool import laid_batches
+from index.build_engine import build_parts
 from index.build_pool import workers as build_workers
-from index.build_stream import BackgroundBuild
 from index.durable import replace_file
 from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
 from index.evidence import (
@@ -170,37 +169,15 @@ class Engine:
         """Index ``articles`` from scratch (later duplicates of an id replace earlier ones)."""
         unique = list({a.id: a for a in articles}.values())
         engine = cls(params)
-        total = len(unique)
-        names = [_segment_name() for _ in range(0, max(total, 1), BUILD_BATCH)]
         # Forking a process that runs other threads (the bot) risks a child that inherits a
         # lock held by another thread; builds started on a lone thread (the command line,
-        # start-up) lay out in parallel, the others serially. Decided before our own
-        # builder thread starts.
+        # start-up) lay out in parallel, the others serially.
         workers = build_workers() if _lone_thread() else 0
-        passages = BackgroundBuild(params.bm25)
-
-        def sentence_docs() -> Iterator[list[str]]:
-            """Lay articles out batch by batch (on worker processes when there are cores to
-            spare), streaming sentence token lists to the BM25 builder and passage token
-            lists to the passage builder's thread, so they never all sit in memory."""
-            done = 0
-            batches = laid_batches(
-                unique, names, BUILD_BATCH, params.max_passage_sentences, workers
-            )
-            for laid in batches:
-                engine._place(laid.segment)
-                passages.feed(laid.passage_docs)
-                engine._attach(laid.segment)
-                done += len(laid.segment.articles)
-                if progress:
-                    progress(done, total)
-                yield from laid.sentence_docs
-
-        try:
-            engine._sentences = BM25Index.build(sentence_docs(), params.bm25)
-        finally:
-            passages.close()
-        engine._passages = passages.finish()
+        segment, engine._sentences, engine._passages = build_parts(
+            unique, params.bm25, params.max_passage_sentences, BUILD_BATCH, workers, progress
+        )
+        engine._place(segment)
+        engine._attach(segment)
         engine._touch()
         return engine
 

@@ -10,9 +10,9 @@ of a segment's passages and sentences are contiguous, starting at ``first_passag
 
 from __future__ import annotations
 
-import io
 import json
 import mmap
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ import numpy.typing as npt
 from index.durable import file_crc32, write_file
 from index.errors import IndexCorrupt, IndexMissing
 from index.records import Article
+from index.spill_file import SpillFile
 from index.text import sentence_spans, tokenize
 
 IntArray = npt.NDArray[np.int64]
@@ -70,9 +71,10 @@ class Segment:
     first_passage: int
     first_sentence: int
     arrays: dict[str, np.ndarray]
-    blob: bytes | mmap.mmap
+    blob: bytes | bytearray | mmap.mmap
     saved: bool = False
     dead: set[int] = field(default_factory=set)  # local indexes of removed articles
+    blob_file: SpillFile | None = None  # a build's file the blob is mapped from (copied on save)
 
     @property
     def n_passages(self) -> int:
@@ -105,16 +107,18 @@ class Segment:
             "blob": folder / f"{self.name}.blob",
             "meta": folder / f"{self.name}.json",
         }
-        arrays = io.BytesIO()
-        np.savez(arrays, **self.arrays)  # type: ignore[arg-type]  # numpy stub quirk
         meta = {
             "first_passage": self.first_passage,
             "first_sentence": self.first_sentence,
             "articles": [list(_meta_row(a)) for a in self.articles],
         }
         checksums = {
-            "arrays": write_file(files["arrays"], arrays.getbuffer()),
-            "blob": write_file(files["blob"], bytes(self.blob)),
+            "arrays": _write_npz(files["arrays"], self.arrays),
+            "blob": (
+                self.blob_file.copy_to(files["blob"])
+                if self.blob_file is not None
+                else write_file(files["blob"], memoryview(self.blob))
+            ),
             "meta": write_file(files["meta"], json.dumps(meta, ensure_ascii=False).encode()),
         }
         self.saved = True
@@ -162,6 +166,16 @@ class Segment:
             blob=blob,
             saved=True,
         )
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> int:
+    """Write ``arrays`` to ``path`` as .npz, fsynced (straight to the file: no copy of them
+    in memory); returns the file's CRC-32."""
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy stub quirk
+        handle.flush()
+        os.fsync(handle.fileno())
+    return file_crc32(path)
 
 
 def _meta_row(meta: ArticleMeta) -> tuple[object, ...]:

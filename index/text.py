@@ -35,7 +35,6 @@ _STARTERS = frozenset(
 _BOUNDARY = re.compile(
     r"""(?P<end>[.!?]+|\.\.\.|…)(?P<close>["'”’)\]]*)(?P<space>\s+)(?=(?P<next>["'“‘(\[]*[^\s]))"""
 )
-_WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
 
 
 _NEXT_WORD = re.compile(r"[\"'“‘(\[]*([\w’']*)")
@@ -43,72 +42,137 @@ _BEFORE_WINDOW = 64  # characters looked at for the word before a full stop
 
 
 def _is_boundary(text: str, match: re.Match[str]) -> bool:
-    """Decide whether the punctuation in ``match`` really ends a sentence.
+    """Decide whether the punctuation in ``match`` (of ``_BOUNDARY``) really ends a sentence.
 
     Looks only at a few characters on either side, so a paragraph is split in linear time.
     """
-    end, close = match.group("end"), match.group("close")
-    after = _NEXT_WORD.match(text, match.end())
-    start_of_next = after.start(1) if after else match.end()
-    if start_of_next >= len(text):
+    end, close = match.group("end", "close")
+    return _boundary_at(text, end, close, match.start(), match.end())
+
+
+def _boundary_at(text: str, end: str, close: str, end_start: int, next_start: int) -> bool:
+    """:func:`_is_boundary` for end marks ``end`` at ``end_start``, closing marks ``close``
+    and white space up to ``next_start``, where the next word (or its opening mark) is."""
+    if next_start >= len(text):
         return False
-    first = text[start_of_next]
-    next_lower = after.group(1).lower() if after else ""
+    start_of_next = next_start
+    first = text[next_start]
+    if first in _OPENERS:
+        start_of_next = _NEXT_WORD.match(text, next_start).start(1)  # type: ignore[union-attr]
+        if start_of_next >= len(text):
+            return False
+        first = text[start_of_next]
     if first.islower():
         return False  # "... and so on. then" or "e.g. the": never a new sentence
     if end in ("!", "?") or (len(end) > 1 and "." not in end) or close:
         return first.isupper() or first.isdigit() or not first.isalnum()
     if end in ("...", "…") or len(end) > 1:
         return first.isupper() or first.isdigit()
-    before = _WORD_BEFORE.search(text, max(0, match.start() - _BEFORE_WINDOW), match.start())
-    word = before.group(1) if before else ""
+    word = _word_before(text, end_start)
     bare = word.lower().strip(".'’")
     if bare in _NEVER_FINAL:
         return False
     if len(word) == 1 and word.isupper():
         return False  # an initial: "John F. Kennedy"
-    if _DOTTED.fullmatch(word):
+    if "." in word and _DOTTED.fullmatch(word):
         # a dotted acronym ("U.S", the last dot is the match): a boundary only before a
         # word that usually starts a sentence
-        return next_lower in _STARTERS
+        return _next_lower(text, start_of_next) in _STARTERS
     if bare in _MAYBE_FINAL:
-        return next_lower in _STARTERS
+        return _next_lower(text, start_of_next) in _STARTERS
     return first.isupper() or first.isdigit() or not first.isalnum()
+
+
+def _next_lower(text: str, start: int) -> str:
+    """The lower-cased word starting at ``start`` (letters, digits, apostrophes)."""
+    return _WORD_AT.match(text, start).group().lower()  # type: ignore[union-attr]
+
+
+_OPENERS = frozenset("\"'“‘([")  # what _NEXT_WORD skips before the next word
+_WORD_AT = re.compile(r"[\w’']*")
 
 
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 
 
+def _word_before(text: str, end: int) -> str:
+    """The run of word characters, dots, apostrophes and hyphens that ends at ``end``
+    (at most :data:`_BEFORE_WINDOW` characters): what ``_WORD_BEFORE`` finds, by a backward
+    scan instead of a regex search that retries at every position of the window."""
+    floor = max(0, end - _BEFORE_WINDOW)
+    word = text[text.rfind(" ", floor, end) + 1 : end]  # the usual case: a whole word
+    if _WORDISH.fullmatch(word):
+        return word
+    start = end
+    while start > floor:
+        char = text[start - 1]
+        if char.isalnum() or char in _WORD_EXTRA:
+            start -= 1
+        else:
+            break
+    return text[start:end]
+
+
+_WORD_EXTRA = frozenset("_.'’-")
+_WORDISH = re.compile(r"[\w.'’-]*")
+# Where a boundary can be: a run of end marks and closing quotes or brackets, then a space.
+# It starts with a character class, so the regex engine skips ahead to candidates quickly;
+# _BOUNDARY, tried from the start of each candidate, matches inside it (see _folded_spans).
+_CANDIDATE = re.compile(r"""[.!?…][.!?…"'”’)\]]*\s""")
+
+
+def _folded_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of white-space folded ``text`` (no leading, trailing or double
+    spaces).
+
+    A ``_BOUNDARY`` match needs an end mark followed by closing marks and white space, so
+    each one lies in a ``_CANDIDATE`` match, and each candidate holds exactly one (at its
+    last end mark at the latest): searching from each candidate's start finds the matches of
+    ``_BOUNDARY.finditer`` without running that pattern at every character (a search
+    from a candidate finds the next match even if it lay beyond it, so the result is the
+    same as finditer's in any case).
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    after = 0  # where the previous match ended: finditer would search on from here
+    search = _BOUNDARY.search
+    size = len(text)
+    for candidate in _CANDIDATE.finditer(text):
+        at = candidate.start()
+        if at < after:
+            continue
+        past = candidate.end()
+        if past - at == 2 and text[at + 1] == " " and past < size and not text[past].isspace():
+            # the usual ". " between sentences: this is the _BOUNDARY match itself (an end
+            # mark, no closing mark, one space, then a word)
+            after = past
+            if _boundary_at(text, text[at], "", at, past):
+                spans.append((start, at + 1))
+                start = past
+            continue
+        match = search(text, at)
+        if match is None:
+            break
+        after = match.end()
+        if _is_boundary(text, match):
+            cut = match.end("close")
+            if cut > start:
+                spans.append((start, cut))
+            start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Cut a paragraph into sentences; text without a full stop is one sentence."""
     text = " ".join(paragraph.split())
-    if not text:
-        return []
-    sentences: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        if _is_boundary(text, match):
-            cut = match.end("close")
-            piece = text[start:cut].strip()
-            if piece:
-                sentences.append(piece)
-            start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
+    return [text[begin:end] for begin, end in _folded_spans(text)]
 
 
 def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     """Character spans of the sentences inside ``paragraph`` (after white-space folding)."""
-    text = " ".join(paragraph.split())
-    spans: list[tuple[int, int]] = []
-    cursor = 0
-    for sentence in split_sentences(text):
-        begin = text.index(sentence, cursor)
-        spans.append((begin, begin + len(sentence)))
-        cursor = begin + len(sentence)
-    return spans
+    return _folded_spans(" ".join(paragraph.split()))
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -172,6 +236,8 @@ def _expand(raw: str) -> list[str]:
 
 _TERMS_CACHE: dict[str, tuple[str, ...]] = {}
 _TERMS_CACHE_LIMIT = 1_000_000  # raw word forms remembered (about 150 MB when full)
+_CHUNK_CACHE: dict[str, tuple[str, ...]] = {}
+_CHUNK_CACHE_LIMIT = 1_000_000  # white-space delimited chunks remembered
 
 
 def _terms(raw: str) -> tuple[str, ...]:
@@ -184,13 +250,36 @@ def _terms(raw: str) -> tuple[str, ...]:
     return terms
 
 
+def chunk_terms(chunk: str) -> tuple[str, ...]:
+    """The index terms of a run of text without white space ("(Reuters)", "KN-23's,").
+
+    A token never holds white space, so the terms of a text are those of its white-space
+    delimited chunks, in order: :func:`tokenize` looks each chunk up once instead of
+    running the token pattern over the text and looking up every word it finds.
+    """
+    terms = _CHUNK_CACHE.get(chunk)
+    if terms is None:
+        terms = chunk_terms_uncached(chunk)
+        if len(_CHUNK_CACHE) < _CHUNK_CACHE_LIMIT:
+            _CHUNK_CACHE[chunk] = terms
+    return terms
+
+
+def chunk_terms_uncached(chunk: str) -> tuple[str, ...]:
+    """:func:`chunk_terms` for a caller that keeps its own table of chunks."""
+    found: list[str] = []
+    for raw in _TOKEN.findall(chunk):
+        found += _terms(raw)
+    return tuple(found)
+
+
 def tokenize(text: str) -> list[str]:
     """Index terms of a text: case-folded, stemmed, stop words dropped, numbers kept."""
     terms: list[str] = []
-    cached = _TERMS_CACHE.get
-    for raw in _TOKEN.findall(text):
-        found = cached(raw)
-        terms += found if found is not None else _terms(raw)
+    cached = _CHUNK_CACHE.get
+    for chunk in text.split():
+        found = cached(chunk)
+        terms += found if found is not None else chunk_terms(chunk)
     return terms
 
 

@@ -1,0 +1,390 @@
+"""Lay out a batch of articles for a fresh build, with its token streams as term-id arrays.
+
+:func:`index.layout.lay_out` hands back token lists (a Python string reference per token);
+at a million passages those lists, pickled from the worker processes and turned into term
+ids one token at a time by the caller, cost more than cutting the text up. Here a worker's
+:class:`TermCoder` turns each white-space delimited chunk of text into term ids once per
+distinct chunk, and a batch's streams are built with numpy: the caller receives a few
+integer arrays plus the terms the worker has not reported before, and maps them to its own
+vocabulary with :class:`TermMap` (per new term, not per token). The segment is the one
+``lay_out`` makes, and the streams hold the same tokens in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from index import bm25_kernels as kernels
+from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
+from index.records import Article
+from index.spill_file import SpillFile
+from index.text import _folded_spans, chunk_terms_uncached
+
+I32Array = npt.NDArray[np.int32]
+I64Array = npt.NDArray[np.int64]
+
+
+class _Growing:
+    """An int array that grows by amortised doubling (appends come as Python lists)."""
+
+    def __init__(self, dtype: type[np.integer[Any]]) -> None:
+        self._data = np.zeros(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: list[int]) -> None:
+        need = self.size + len(values)
+        if need > self._data.shape[0]:
+            grown = np.zeros(max(need, 2 * self._data.shape[0]), dtype=self._data.dtype)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : need] = values
+        self.size = need
+
+    @property
+    def view(self) -> npt.NDArray[Any]:
+        return self._data[: self.size]
+
+
+class _ChunkIds(dict[str, int]):
+    """Chunk -> chunk id; a chunk seen for the first time is coded by ``new``."""
+
+    def __init__(self, new: Callable[[str], int]) -> None:
+        super().__init__()
+        self._new = new
+
+    def __missing__(self, chunk: str) -> int:
+        return self._new(chunk)
+
+
+class TermCoder:
+    """Chunks of text to term ids, per process: a term gets the next id when first seen.
+
+    ``key`` names the build the coder serves, so a worker reused by another build (or a
+    forked copy of a parent's coder) starts afresh.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.name = uuid.uuid4().hex  # which coder's ids a batch holds
+        self.terms: list[str] = []
+        self._term_ids: dict[str, int] = {}
+        self._chunks = _ChunkIds(self._new_chunk)
+        self._starts = _Growing(np.int64)  # chunk id -> first entry in _flat
+        self._counts = _Growing(np.int32)  # chunk id -> number of terms
+        self._flat = _Growing(np.int32)  # concatenated term ids of all chunks
+        self._pending: tuple[list[int], list[int], list[int]] = ([], [], [])
+        self.reported = 0  # terms already sent along with an earlier batch
+
+    def _new_chunk(self, chunk: str) -> int:
+        ids = self._term_ids
+        tids = []
+        for term in chunk_terms_uncached(chunk):
+            tid = ids.get(term)
+            if tid is None:
+                tid = ids[term] = len(self.terms)
+                self.terms.append(term)
+            tids.append(tid)
+        starts, counts, flat = self._pending
+        cid = len(self._chunks)
+        starts.append(self._flat.size + len(flat))
+        counts.append(len(tids))
+        flat.extend(tids)
+        self._chunks[chunk] = cid
+        return cid
+
+    def code(self, words: list[str]) -> tuple[I32Array, I64Array]:
+        """(term ids of ``words`` in order, terms per word)."""
+        cids = np.fromiter(map(self._chunks.__getitem__, words), dtype=np.int64, count=len(words))
+        starts, counts, flat = self._pending
+        self._starts.extend(starts)
+        self._counts.extend(counts)
+        self._flat.extend(flat)
+        self._pending = ([], [], [])
+        per_word = self._counts.view[cids].astype(np.int64)
+        return gather(self._flat.view, self._starts.view[cids], per_word), per_word
+
+
+def gather(source: npt.NDArray[Any], starts: I64Array, lens: I64Array) -> npt.NDArray[Any]:
+    """``source[starts[0]:starts[0]+lens[0]]``, then the next range, ..., concatenated."""
+    total = int(lens.sum())
+    if total == 0:
+        return source[:0].copy()
+    out_starts = np.cumsum(lens) - lens
+    index = np.repeat(starts - out_starts, lens)
+    index += np.arange(total, dtype=np.int64)
+    out: npt.NDArray[Any] = source[index]
+    return out
+
+
+@dataclass
+class CodedBatch:
+    """A segment plus its sentence and passage token streams as one coder's term ids."""
+
+    segment: Segment
+    coder: str
+    new_terms: list[str]  # the coder's terms first sent with this batch, in id order
+    first_new: int  # the coder id of new_terms[0]
+    sentence_terms: I32Array
+    sentence_lens: I64Array
+    passage_terms: I32Array
+    passage_lens: I64Array
+
+
+def lay_out_coded(
+    name: str, articles: Sequence[Article], max_passage_sentences: int, coder: TermCoder
+) -> CodedBatch:
+    """:func:`index.layout.lay_out` at id 0, with the token streams coded by ``coder``."""
+    mps = max_passage_sentences
+    blob = bytearray()
+    metas: list[ArticleMeta] = []
+    words: list[str] = []  # every title and paragraph word of the batch, in order
+    title_start: list[int] = []  # word range of each article's title
+    title_end: list[int] = []
+    para_article: list[int] = []
+    para_number: list[int] = []
+    para_offset: list[int] = []
+    para_length: list[int] = []
+    para_base: list[int] = []  # first word of each paragraph
+    para_sentences: list[int] = []
+    spans: list[tuple[int, int]] = []  # every sentence span, paragraph after paragraph
+    span_words: list[int] = []  # words in each sentence (sentences tile their paragraph)
+    for local, article in enumerate(articles):
+        digest = hashlib.sha256()  # Article.content_hash, from the folded text made here
+        title_words = article.title.split()
+        digest.update(" ".join(title_words).encode("utf-8"))
+        digest.update(b"\x1f")
+        digest.update(" ".join((article.source or "").split()).encode("utf-8"))
+        digest.update(b"\x1f")
+        title_start.append(len(words))
+        words += title_words
+        title_end.append(len(words))
+        for number, paragraph in enumerate(article.paragraphs):
+            para_words = paragraph.split()
+            text = " ".join(para_words)
+            encoded = text.encode("utf-8")
+            digest.update(encoded)
+            digest.update(b"\x1f")
+            para_article.append(local)
+            para_number.append(number)
+            para_offset.append(len(blob))
+            para_length.append(len(encoded))
+            blob += encoded
+            para_base.append(len(words))
+            words += para_words
+            found = _folded_spans(text) or [(0, 0)]
+            para_sentences.append(len(found))
+            spans += found
+            span_words += [text.count(" ", b, e) + (e > b) for b, e in found]
+        metas.append(
+            ArticleMeta(
+                article.id,
+                article.title,
+                article.source,
+                article.url,
+                article.published,
+                article.author,
+                len(article.paragraphs),
+                digest.hexdigest(),
+            )
+        )
+    arrays, bounds = _columns(
+        len(articles),
+        para_article,
+        para_number,
+        para_offset,
+        para_length,
+        para_sentences,
+        spans,
+        mps,
+    )
+    segment = Segment(
+        name=name,
+        articles=metas,
+        first_passage=0,
+        first_sentence=0,
+        arrays=arrays,
+        blob=bytes(blob),
+    )
+    del blob
+    # word ranges of sentences and passages
+    n_words = np.asarray(span_words, dtype=np.int64)
+    before = np.cumsum(n_words) - n_words  # words of the batch's sentences before each one
+    sentence_para = np.repeat(np.arange(len(para_base), dtype=np.int64), bounds["para_sentences"])
+    first_of_para = bounds["para_first_sentence"]
+    w_start = (
+        np.asarray(para_base, np.int64)[sentence_para]
+        + before
+        - before[first_of_para][sentence_para]
+    )
+    w_end = w_start + n_words
+    flat, per_word = coder.code(words)
+    del words
+    at = np.zeros(per_word.shape[0] + 1, dtype=np.int64)  # term offset of each word
+    np.cumsum(per_word, out=at[1:])
+    s0, s1 = at[w_start], at[w_end]
+    first_sentence = arrays["passage_first_sentence"].astype(np.int64)
+    last_sentence = first_sentence + arrays["passage_sentences"] - 1
+    p0, p1 = s0[first_sentence], s1[last_sentence]
+    owner = np.asarray(para_article, np.int64)[sentence_para]
+    t0 = at[np.asarray(title_start, np.int64)][owner]
+    t1 = at[np.asarray(title_end, np.int64)][owner]
+    # each sentence is indexed as its article's title followed by its own terms
+    starts = np.stack((t0, s0), axis=1).reshape(-1)
+    lens = np.stack((t1 - t0, s1 - s0), axis=1).reshape(-1)
+    new_terms = coder.terms[coder.reported :]
+    first_new = coder.reported
+    coder.reported = len(coder.terms)
+    return CodedBatch(
+        segment=segment,
+        coder=coder.name,
+        new_terms=new_terms,
+        first_new=first_new,
+        sentence_terms=gather(flat, starts, lens),
+        sentence_lens=(t1 - t0) + (s1 - s0),
+        passage_terms=gather(flat, p0, p1 - p0),
+        passage_lens=p1 - p0,
+    )
+
+
+def _columns(
+    n_articles: int,
+    para_article: list[int],
+    para_number: list[int],
+    para_offset: list[int],
+    para_length: list[int],
+    para_sentences: list[int],
+    spans: list[tuple[int, int]],
+    mps: int,
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, I64Array]]:
+    """The segment's arrays (as ``lay_out`` makes them) from per-paragraph lists: passages
+    are windows of ``mps`` sentences of a paragraph."""
+    ns = np.asarray(para_sentences, dtype=np.int64)
+    n_paras = ns.shape[0]
+    npp = (ns + mps - 1) // mps  # passages per paragraph
+    para_first_passage = np.cumsum(npp) - npp
+    para_first_sentence = np.cumsum(ns) - ns
+    passage_para = np.repeat(np.arange(n_paras, dtype=np.int64), npp)
+    window = np.arange(passage_para.shape[0], dtype=np.int64) - para_first_passage[passage_para]
+    sentence_para = np.repeat(np.arange(n_paras, dtype=np.int64), ns)
+    in_para = np.arange(sentence_para.shape[0], dtype=np.int64) - para_first_sentence[sentence_para]
+    owner = np.asarray(para_article, dtype=np.int64)
+    article_passages = np.bincount(owner, weights=npp, minlength=n_articles).astype(np.int64)
+    article_sentences = np.bincount(owner, weights=ns, minlength=n_articles).astype(np.int64)
+    span_array = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    columns: dict[str, npt.NDArray[Any]] = {
+        "para_article": owner,
+        "para_number": np.asarray(para_number, dtype=np.int64),
+        "para_offset": np.asarray(para_offset, dtype=np.int64),
+        "para_length": np.asarray(para_length, dtype=np.int64),
+        "passage_para": passage_para,
+        "passage_first_sentence": para_first_sentence[passage_para] + window * mps,
+        "passage_sentences": np.minimum(mps, ns[passage_para] - window * mps),
+        "sentence_passage": para_first_passage[sentence_para] + in_para // mps,
+        "sentence_start": span_array[:, 0],
+        "sentence_end": span_array[:, 1],
+        "sentence_number": in_para,
+        "article_first_passage": np.cumsum(article_passages) - article_passages,
+        "article_passages": article_passages,
+        "article_first_sentence": np.cumsum(article_sentences) - article_sentences,
+        "article_sentences": article_sentences,
+    }
+    arrays = {
+        key: columns[key].astype(np.int64 if key == "para_offset" else I32) for key in _ARRAYS
+    }
+    return arrays, {"para_sentences": ns, "para_first_sentence": para_first_sentence}
+
+
+class SegmentJoin:
+    """Batch segments joined into one as they arrive (what ``concat_segments`` makes), the
+    text appended to an unnamed file and each batch's own copy dropped: the corpus text
+    stays out of the building process's memory, and the single segment needs no merge
+    when saved."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._parts: dict[str, list[npt.NDArray[Any]]] = {key: [] for key in _ARRAYS}
+        self._offsets = {"articles": 0, "paras": 0, "passages": 0, "sentences": 0, "blob": 0}
+        self._articles: list[ArticleMeta] = []
+        self._blob = SpillFile()
+
+    def add(self, segment: Segment) -> None:
+        offsets = self._offsets
+        for key in _ARRAYS:
+            array = segment.arrays[key]
+            shift = _SHIFTS.get(key)
+            self._parts[key].append(array + offsets[shift] if shift else array)
+        self._articles += segment.articles
+        self._blob.write(segment.blob)
+        offsets["articles"] += len(segment.articles)
+        offsets["paras"] += int(segment.arrays["para_article"].shape[0])
+        offsets["passages"] += segment.n_passages
+        offsets["sentences"] += segment.n_sentences
+        offsets["blob"] += len(segment.blob)
+
+    def finish(self) -> Segment:
+        arrays = {
+            key: np.concatenate(chunks).astype(np.int64 if key == "para_offset" else I32)
+            if chunks
+            else np.zeros(0, dtype=np.int64 if key == "para_offset" else I32)
+            for key, chunks in self._parts.items()
+        }
+        self._parts = {key: [] for key in _ARRAYS}
+        return Segment(
+            name=self.name,
+            articles=self._articles,
+            first_passage=0,
+            first_sentence=0,
+            arrays=arrays,
+            blob=self._blob.buffer(),
+            blob_file=self._blob,
+        )
+
+
+class TermMap:
+    """One coder's term ids to a BM25 vocabulary's, learnt as batches arrive.
+
+    Terms unknown to the vocabulary get its next ids in order of first appearance in the
+    batch, which is the order a build fed with token lists gives them.
+    """
+
+    def __init__(self) -> None:
+        self._terms: list[str] = []
+        self._table = np.full(0, -1, dtype=np.int64)
+
+    def learn(self, first_new: int, new_terms: list[str]) -> None:
+        if first_new != len(self._terms):
+            raise ValueError("coded batches arrived out of order for their coder")
+        self._terms += new_terms
+        if self._table.shape[0] < len(self._terms):
+            grown = np.full(max(len(self._terms), 2 * self._table.shape[0]), -1, dtype=np.int64)
+            grown[: self._table.shape[0]] = self._table
+            self._table = grown
+
+    def to_vocab(self, coded: I32Array, vocab: dict[str, int]) -> I32Array:
+        """``coded`` in ``vocab``'s ids (``vocab[term]`` adds a term it lacks)."""
+        if kernels.AVAILABLE:
+            ids, new = kernels.map_terms(coded, self._table)
+            if new.shape[0]:
+                self._learn_ids(new, vocab)
+                kernels.fill_unmapped(ids, coded, self._table)
+            return ids  # type: ignore[no-any-return]
+        mapped = self._table[coded]
+        unknown = mapped < 0
+        if unknown.any():
+            uniq, first = np.unique(coded[unknown], return_index=True)
+            self._learn_ids(uniq[np.argsort(first, kind="stable")], vocab)
+            mapped = self._table[coded]
+        return mapped.astype(np.int32)
+
+    def _learn_ids(self, new: npt.NDArray[np.integer[Any]], vocab: dict[str, int]) -> None:
+        """Map coder ids ``new`` (in order of first appearance) into ``vocab``."""
+        table, terms = self._table, self._terms
+        for cid in new.tolist():
+            table[cid] = vocab[terms[cid]]
