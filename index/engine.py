@@ -481,7 +481,8 @@ class Engine:
     def evidence(self, question: str, terms: list[str], answer: Answer) -> Evidence:
         """What supports ``answer`` as the answer to ``question`` (for the decline rule)."""
         unique_terms = list(dict.fromkeys(terms))
-        plain = [t for t in unique_terms if t not in name_terms(question)]
+        names = name_terms(question)
+        plain = [t for t in unique_terms if t not in names]
         stats = self._sentence_stats()
         ceiling = float(np.log(max(stats.n_docs, 1) + 1.0))
         known = [stats.doc_freq(t) > 0 for t in unique_terms]
@@ -772,7 +773,10 @@ class _Cues:
         missing = [(t, stem) for t, stem in self.stems if t not in found]
         if p.prefix_weight and missing:  # otherwise the bonus below is 0.0
             cousins = [w for w in found - self.terms if len(w) >= PREFIX_MIN]
-            missed = [t for t, stem in missing if _cousin_among(t, stem, cousins)]
+            prefixes = {w[:PREFIX_MIN] for w in cousins}  # most candidates share none
+            missed = [
+                t for t, stem in missing if stem in prefixes and _cousin_among(t, stem, cousins)
+            ]
             bonus += p.prefix_weight * sum(self.weights[t] for t in missed) / top
         return bonus
 
