@@ -1,0 +1,40 @@
+"""The decline rule of the semantic pipeline: the lexical evidence plus the model's.
+
+A similarity threshold alone declines only off-topic questions; a near miss (the right
+article, not the fact) is as similar to the question as the answer would be. So the model's
+evidence joins the lexical features (:class:`index.evidence.Evidence`) in one logistic
+model, fitted by ``python -m bench.calibrate_decline --pipeline semantic``. The lexical
+pipeline's own weights (index/evidence.py) are untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+SIMILARITY_FEATURES = ("cosine", "cosine_gap")
+
+
+def similarity_features(similarity: Sequence[float], at: int = 0) -> tuple[float, ...]:
+    """The answer's cosine to the question, and how far it is ahead of (or behind) the
+    best other candidate's: a clear winner is more likely the answer than one of many."""
+    if not similarity:
+        return (0.0, 0.0)
+    mine = similarity[at]
+    others = [s for i, s in enumerate(similarity[:10]) if i != at]
+    return (mine, mine - max(others) if others else 0.0)
+
+
+# Fitted by bench/calibrate_decline.py --pipeline semantic (see README "Semantic reranker"):
+# the 11 lexical features of index.evidence, then SIMILARITY_FEATURES.
+WEIGHTS = (
+    1.631, 2.281, 1.058, 0.374, 0.413, 0.080, -3.506, 0.556, 1.339, 0.367, -0.698,
+    0.0, 0.0,
+)  # fmt: skip
+BIAS = -4.048
+
+
+def semantic_confidence(features: Sequence[float]) -> float:
+    """Logistic confidence over lexical + similarity features."""
+    z = BIAS + sum(w * x for w, x in zip(WEIGHTS, features, strict=True))
+    return 1.0 / (1.0 + math.exp(-z))
