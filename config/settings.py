@@ -186,8 +186,9 @@ class Settings(BaseSettings):
 
     @property
     def embeddings_dir(self) -> Path:
-        """Sentence embeddings of the semantic reranker, keyed by sentence text."""
-        return self.data_dir / "embeddings"
+        """Sentence embeddings of the semantic reranker, keyed by sentence text: a cache
+        shared by the configured index and the ``--articles`` ones (never their state)."""
+        return self.cache_dir / "embeddings"
 
     @property
     def cache_dir(self) -> Path:

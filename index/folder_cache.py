@@ -23,6 +23,7 @@ from index.records import Article
 
 log = logging.getLogger(__name__)
 KEEP_ENTRIES = 8  # cached folders kept; older ones are deleted
+KEEP_NAMES = frozenset({"embeddings"})  # the semantic reranker's store: never pruned
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,11 @@ def _save_atomically(engine: Engine, cache_root: Path, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
         return
     entries = sorted(
-        (p for p in cache_root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        (
+            p
+            for p in cache_root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p.name not in KEEP_NAMES
+        ),
         key=lambda p: p.stat().st_mtime,
     )
     for stale in entries[:-KEEP_ENTRIES]:
