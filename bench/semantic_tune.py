@@ -11,6 +11,7 @@ so a weight is chosen on all sets together rather than on any one.
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +24,7 @@ from index.engine import Engine, EngineParams
 from index.evaluate import is_correct, load_questions
 from index.semantic import reranker_for
 
-Rows = list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # lexical, cosine, correct
+Rows = list[tuple[np.ndarray, ...]]  # lexical key, cosine, correct, BM25 scaled to the best
 
 
 def collect(folder: Path, questions: Path, depth: int) -> Rows:
@@ -42,12 +43,13 @@ def collect(folder: Path, questions: Path, depth: int) -> Rows:
         ranked, terms = engine.rank(q.question)
         head = ranked[:depth]
         if not head:
-            rows.append((np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)))
+            rows.append((np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0)))
             continue
         lexical = np.asarray(engine.lexical_keys(q.question, terms, head))
         cosine = reranker.similarities(q.question, [a.sentence for a in head]).astype(float)
         correct = np.asarray([is_correct(q, a) for a in head])
-        rows.append((lexical, cosine, correct))
+        scores = np.asarray([a.score for a in head])
+        rows.append((lexical, cosine, correct, scores / (scores.max() or 1.0)))
     reranker.cache.flush()
     return rows
 
@@ -55,7 +57,7 @@ def collect(folder: Path, questions: Path, depth: int) -> Rows:
 def score(rows: Rows, weight: float) -> tuple[float, float]:
     """P@1 and MRR@10 of the fused order."""
     hits = rr = 0.0
-    for lexical, cosine, correct in rows:
+    for lexical, cosine, correct, _ in rows:
         if not correct.size:
             continue
         fused = weight * cosine + (1.0 - weight) * lexical
@@ -71,12 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("sets", nargs="+", metavar="DIR:QUESTIONS.jsonl")
     parser.add_argument("--depth", type=int, default=50)
+    parser.add_argument("--dump", type=Path, help="also pickle the collected rows here")
     args = parser.parse_args(argv)
     data = {}
     for item in args.sets:
         folder, _, questions = item.partition(":")
-        data[Path(questions).stem] = collect(Path(folder), Path(questions), args.depth)
-        print(f"{questions}: {len(data[Path(questions).stem])} answerable", file=sys.stderr)
+        name = f"{Path(folder).name}:{Path(questions).stem}"
+        data[name] = collect(Path(folder), Path(questions), args.depth)
+        print(f"{name}: {len(data[name])} answerable", file=sys.stderr)
+    if args.dump:
+        args.dump.write_bytes(pickle.dumps(data))
     print("weight  " + "  ".join(f"{name:>24}" for name in data))
     for weight in np.arange(0.0, 1.01, 0.05):
         cells = [f"{p:.3f}/{m:.3f}" for p, m in (score(r, weight) for r in data.values())]

@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         description="auto: the semantic reranker when the extra is installed, else lexical.",
     )
     semantic_weight: float = Field(
-        default=0.7, ge=0, le=1, description="Model share of the fused score (the rest: BM25)."
+        default=0.2, ge=0, le=1, description="Model share of the fused score (the rest: BM25)."
     )
     semantic_depth: int = Field(
         default=50, ge=1, le=500, description="BM25 candidates the model rescores."

@@ -170,6 +170,7 @@ class Engine:
         self._next_sentence = 0
         self.indexed_at: str | None = None
         self.reranker: Reranker | None = None  # set by the owner (Desk, folder cache)
+        self._last_keys: tuple[str, dict[int, float]] = ("", {})  # lexical_keys memo
 
     # --- building -----------------------------------------------------------------------------
     @classmethod
@@ -536,9 +537,18 @@ class Engine:
         (= 1) plus the bonuses of :meth:`_Cues.bonus` (a reranker fuses it with its own)."""
         if not ranked:
             return []
+        memo_question, memo = self._last_keys
+        if (
+            memo_question == question
+            and len(memo) == len(ranked)
+            and all(id(a) in memo for a in ranked)
+        ):
+            return [memo[id(a)] for a in ranked]  # the reranker asks for what _rerank computed
         cues = _Cues.of(question, terms, self._sentences.idf, self.params)
         top = max(a.score for a in ranked) or 1.0
-        return [answer.score / top + cues.bonus(answer, top) for answer in ranked]
+        keys = [answer.score / top + cues.bonus(answer, top) for answer in ranked]
+        self._last_keys = (question, {id(a): k for a, k in zip(ranked, keys, strict=True)})
+        return keys
 
     def evidence(self, question: str, terms: list[str], answer: Answer) -> Evidence:
         """What supports ``answer`` as the answer to ``question`` (for the decline rule)."""

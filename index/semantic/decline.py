@@ -28,10 +28,10 @@ def similarity_features(similarity: Sequence[float], at: int = 0) -> tuple[float
 # Fitted by bench/calibrate_decline.py --pipeline semantic (see README "Semantic reranker"):
 # the 11 lexical features of index.evidence, then SIMILARITY_FEATURES.
 WEIGHTS = (
-    1.631, 2.281, 1.058, 0.374, 0.413, 0.080, -3.506, 0.556, 1.339, 0.367, -0.698,
-    0.0, 0.0,
+    1.346, 1.917, 0.986, 0.352, 0.599, -0.393, -2.204, 0.605, 0.903, 0.346, -0.723,
+    1.659, 3.496,
 )  # fmt: skip
-BIAS = -4.048
+BIAS = -3.979
 
 
 def semantic_confidence(features: Sequence[float]) -> float:

@@ -115,6 +115,9 @@ class Encoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Worker threads that spin between runs steal the core from everything else on a
+        # busy machine (measured: question p50 11.4 ms spinning, 5.9 ms not, on 2 cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session: Any = ort.InferenceSession(
             model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
         )

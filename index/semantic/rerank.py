@@ -3,11 +3,12 @@
 For one question: one encoding of the question, the candidates' vectors from the
 content-keyed store (embedding on demand the few it lacks), a dot product each, then
 
-    fused = w * cosine + (1 - w) * lexical key
+    fused = w * cosine + (1 - w) * bm25 / best bm25 + c * cues
 
-where the lexical key is the engine's own (BM25 scaled to the best candidate, plus its
-cues for the kind of answer asked for), so a paraphrase can win while a figure for "how
-many" still counts. The model never scans the corpus: it sees the top ``depth`` candidates.
+where the cues are the engine's own lexical bonuses (new content of the kind asked for, the
+unit asked for, a stated reason...), kept at their own weight ``c`` rather than scaled down
+with BM25: the model rates a restatement of the question ("The type of missiles has not been
+confirmed") as close as the answer, and the cues are what tell them apart. The model never scans the corpus: it sees the top ``depth`` candidates.
 The decline rule gets the model's evidence too (see :mod:`index.semantic.decline`).
 """
 
@@ -40,7 +41,8 @@ PRECOMPUTE_BATCH = 4096  # sentences embedded between progress reports and cache
 class RerankParams:
     """How the model's similarity is fused with the lexical order."""
 
-    weight: float = 0.7  # model share of the fused score
+    weight: float = 0.2  # model share of the fused score (against BM25)
+    cue_weight: float = 1.0  # weight of the engine's lexical cue bonuses
     depth: int = 50  # candidates rescored
     precompute_max: int = 200_000  # embed all sentences at index time up to this many
 
@@ -147,9 +149,11 @@ class SemanticReranker:
         order after them)."""
         head = ranked[: self.params.depth]
         lexical = np.asarray(engine.lexical_keys(question, terms, head), dtype=np.float64)
+        scores = np.asarray([a.score for a in head], dtype=np.float64)
+        bm25 = scores / (scores.max() or 1.0)
         cosine = self.similarities(question, [a.sentence for a in head]).astype(np.float64)
         w = self.params.weight
-        fused = w * cosine + (1.0 - w) * lexical
+        fused = w * cosine + (1.0 - w) * bm25 + self.params.cue_weight * (lexical - bm25)
         order = np.lexsort((np.arange(len(head)), -fused)).tolist()
         answers = [head[i] for i in order] + ranked[len(head) :]
         similarity = [float(cosine[i]) for i in order] + [0.0] * (len(ranked) - len(head))
