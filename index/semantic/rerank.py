@@ -8,7 +8,8 @@ content-keyed store (embedding on demand the few it lacks), a dot product each, 
 where the cues are the engine's own lexical bonuses (new content of the kind asked for, the
 unit asked for, a stated reason...), kept at their own weight ``c`` rather than scaled down
 with BM25: the model rates a restatement of the question ("The type of missiles has not been
-confirmed") as close as the answer, and the cues are what tell them apart. The model never scans the corpus: it sees the top ``depth`` candidates.
+confirmed") as close as the answer, and the cues are what tell them apart. The model never
+scans the corpus: it sees the top ``depth`` candidates.
 The decline rule gets the model's evidence too (see :mod:`index.semantic.decline`).
 """
 
