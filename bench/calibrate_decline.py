@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     answerable = kinds == "answerable"
     sets = np.asarray([s[3] for s in samples])
     print("threshold  answered-correct(P@1)  near-miss-declined  unanswerable-declined")
-    for threshold in np.arange(0.2, 0.81, 0.05):
+    for threshold in np.arange(0.1, 0.81, 0.05):
         keep = conf >= threshold
         p_at_1 = float(np.mean(keep[answerable] & (y[answerable] == 1)))
         nm = (kinds == "near-miss") & (y == 0)
@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         per_set = "  ".join(
             f"{name}:{float(np.mean(keep[mask] & (y[mask] == 1))):.3f}"
             for name, mask in in_set.items()
+        )
+        per_set += "  unanswerable declined: " + " ".join(
+            f"{name}:{float(np.mean(~keep[un & (sets == name)])):.2f}"
+            for name in in_set
+            if (un & (sets == name)).any()
         )
         print(
             f"{threshold:9.2f}  {p_at_1:21.3f}  {nm_declined:18.3f}  {un_declined:21.3f}  {per_set}"

@@ -170,7 +170,8 @@ class Engine:
         self._next_sentence = 0
         self.indexed_at: str | None = None
         self.reranker: Reranker | None = None  # set by the owner (Desk, folder cache)
-        self._last_keys: tuple[str, dict[int, float]] = ("", {})  # lexical_keys memo
+        # lexical_keys memo: the question, the answers (held, so their ids stay theirs), keys
+        self._last_keys: tuple[str, list[Answer], dict[int, float]] = ("", [], {})
 
     # --- building -----------------------------------------------------------------------------
     @classmethod
@@ -537,17 +538,21 @@ class Engine:
         (= 1) plus the bonuses of :meth:`_Cues.bonus` (a reranker fuses it with its own)."""
         if not ranked:
             return []
-        memo_question, memo = self._last_keys
+        memo_question, held, memo = self._last_keys
         if (
             memo_question == question
-            and len(memo) == len(ranked)
+            and len(held) == len(ranked)
             and all(id(a) in memo for a in ranked)
         ):
             return [memo[id(a)] for a in ranked]  # the reranker asks for what _rerank computed
         cues = _Cues.of(question, terms, self._sentences.idf, self.params)
         top = max(a.score for a in ranked) or 1.0
         keys = [answer.score / top + cues.bonus(answer, top) for answer in ranked]
-        self._last_keys = (question, {id(a): k for a, k in zip(ranked, keys, strict=True)})
+        self._last_keys = (
+            question,
+            list(ranked),
+            {id(a): k for a, k in zip(ranked, keys, strict=True)},
+        )
         return keys
 
     def evidence(self, question: str, terms: list[str], answer: Answer) -> Evidence:

@@ -219,7 +219,7 @@ PARAPHRASE = [
         title="News of the day",
         source="Local Wire",
         paragraphs=(
-            "The weekend starts on Friday for most schools in the weekend programme. "
+            "Schools close for the weekend on Friday. "
             "Forecasters expect heavy rain and strong winds on Saturday and Sunday.",
         ),
     ),
@@ -238,7 +238,7 @@ def test_reranker_lifts_a_paraphrase_that_bm25_ranks_lower(
 ) -> None:
     engine = Engine.build(PARAPHRASE, EngineParams())
     lexical = engine.ask(QUESTION)
-    assert lexical.ranked and lexical.ranked[0].sentence.startswith("The weekend starts")
+    assert lexical.ranked and lexical.ranked[0].sentence.startswith("Schools close")
     reranker_in(tmp_path, encoder).attach(engine)
     reranked = engine.ask(QUESTION)
     assert reranked.pipeline == "bm25+semantic"
