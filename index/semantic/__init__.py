@@ -27,6 +27,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 _shared: dict[tuple[object, ...], SemanticReranker] = {}
 _lock = threading.Lock()
+_said_off: list[bool] = []  # the "reranker off" line is logged once per process
 
 
 def reranker_for(settings: Settings) -> SemanticReranker | None:
@@ -39,10 +40,13 @@ def reranker_for(settings: Settings) -> SemanticReranker | None:
     if choice == "lexical":
         return None
     if choice == "auto" and not extra_installed():
-        log.info(
-            "semantic reranker off: the 'semantic' extra is not installed (pip install "
-            "'newsdesk[semantic]'); answering with BM25 only"
-        )
+        with _lock:
+            if not _said_off:
+                log.info(
+                    "semantic reranker off: the 'semantic' extra is not installed (pip "
+                    "install 'newsdesk[semantic]'); answering with BM25 only"
+                )
+                _said_off.append(True)
         return None
     key = (
         settings.embeddings_dir.resolve(),

@@ -91,7 +91,9 @@ def test_auto_without_the_extra_answers_lexically_and_says_so(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(semantic, "extra_installed", lambda: False)
+    monkeypatch.setattr(semantic, "_said_off", [])
     with caplog.at_level(logging.INFO, logger="index.semantic"):
+        assert semantic.reranker_for(load_settings(reranker="auto")) is None
         assert semantic.reranker_for(load_settings(reranker="auto")) is None
     lines = [r.getMessage() for r in caplog.records if "semantic reranker off" in r.getMessage()]
     assert len(lines) == 1 and "newsdesk[semantic]" in lines[0]
