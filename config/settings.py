@@ -133,7 +133,7 @@ class Settings(BaseSettings):
         default=50, ge=1, le=500, description="BM25 candidates the model rescores."
     )
     semantic_precompute_max: int = Field(
-        default=200_000,
+        default=50_000,
         ge=0,
         description="Embed every sentence at index time up to this many; above, on demand.",
     )

@@ -65,6 +65,7 @@ class EmbeddingCache:
         self._vecs = np.zeros((0, dimension), dtype=np.float16)
         self._pending: dict[int, npt.NDArray[np.float32]] = {}
         self._files: list[Path] = []  # segments the in-memory arrays came from
+        self._live: Keys | None = None  # keys of the sentences last reported indexed
         self._load()
 
     def __len__(self) -> int:
@@ -129,10 +130,12 @@ class EmbeddingCache:
     def flush(self, live: Keys | None = None) -> None:
         """Write pending vectors as a new segment; merge segments when there are many.
 
-        ``live`` (the keys of the sentences now indexed) lets a merge drop other vectors
-        first when the store has grown past its bound.
+        ``live`` (the keys of the sentences now indexed, remembered for later merges) lets a
+        merge drop other vectors first when the store has grown past its bound.
         """
         with self._lock:
+            if live is not None:
+                self._live = live
             if self._pending:
                 keys = np.fromiter(self._pending, dtype=np.uint64, count=len(self._pending))
                 vecs = np.stack(list(self._pending.values())).astype(np.float16)
@@ -144,7 +147,7 @@ class EmbeddingCache:
                     np.concatenate((self._keys, keys)), np.concatenate((self._vecs, vecs))
                 )
             if len(self._files) > MAX_SEGMENTS:
-                self._merge(live)
+                self._merge(self._live)
 
     def _merge(self, live: Keys | None) -> None:
         keys, vecs = self._keys, self._vecs

@@ -45,7 +45,7 @@ class RerankParams:
     weight: float = 0.2  # model share of the fused score (against BM25)
     cue_weight: float = 1.0  # weight of the engine's lexical cue bonuses
     depth: int = 50  # candidates rescored
-    precompute_max: int = 200_000  # embed all sentences at index time up to this many
+    precompute_max: int = 50_000  # embed all sentences at index time up to this many
 
 
 @dataclass(slots=True)
@@ -93,14 +93,15 @@ class SemanticReranker:
     def precompute(self, engine: Engine) -> int:
         """Embed the engine's sentences the store lacks; returns how many were embedded."""
         texts = list(dict.fromkeys(engine.sentence_texts()))
-        if len(texts) > self.params.precompute_max:
+        keys = keys_of(texts)  # the live set, which bounds what a merge of the store keeps
+        done = 0
+        if len(texts) <= self.params.precompute_max:
+            done = self._embed_missing(texts, keys)
+        else:
             log.info(
                 "%d sentences: more than NEWSDESK_SEMANTIC_PRECOMPUTE_MAX; embedding on demand",
                 len(texts),
             )
-            return 0
-        keys = keys_of(texts)
-        done = self._embed_missing(texts, keys)
         self.cache.flush(live=keys)
         return done
 

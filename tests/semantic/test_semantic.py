@@ -167,6 +167,9 @@ def test_merge_drops_vectors_of_sentences_no_longer_indexed(
     assert len(list(tmp_path.glob("seg-*.emb"))) == 1
     assert len(store) == 2 and store.lookup(live)[0].all()
     assert len(EmbeddingCache(tmp_path, 2)) == 2
+    for i in range(3):  # on-demand additions: later merges remember the live set
+        store.put(keys_of([f"asked {i}"]), np.ones((1, 2), dtype=np.float32), flush=True)
+    assert len(store) == 2 and store.lookup(live)[0].all()
 
 
 def test_precomputed_embeddings_are_reused_after_a_restart(
