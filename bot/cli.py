@@ -28,11 +28,16 @@ def _open_asker(
     settings: Settings, articles: Path | None
 ) -> tuple[Callable[[str], Response], Callable[[], None]]:
     """A question -> Response function over --articles DIR or the configured corpus."""
+    from index.semantic import reranker_for
+
+    reranker = reranker_for(settings)
     if articles is not None:
-        folder = open_folder(articles, EngineParams.from_settings(settings), settings.cache_dir)
+        folder = open_folder(
+            articles, EngineParams.from_settings(settings), settings.cache_dir, reranker=reranker
+        )
         for name, reason in folder.refused:
             print(f"refused {name}: {reason}", file=sys.stderr)
-        return folder.engine.ask, lambda: None
+        return folder.engine.ask, (reranker.cache.flush if reranker else lambda: None)
     from index.service import Desk
 
     desk = Desk.open(settings)

@@ -137,6 +137,26 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=60, description="Connect and read timeout for one shard."
     )
 
+    # --- Semantic reranker (the ``semantic`` extra) ---------------------------------------
+    reranker: Literal["auto", "semantic", "lexical"] = Field(
+        default="auto",
+        description="auto: the semantic reranker when the extra is installed, else lexical.",
+    )
+    semantic_weight: float = Field(
+        default=0.2, ge=0, le=1, description="Model share of the fused score (the rest: BM25)."
+    )
+    semantic_depth: int = Field(
+        default=50, ge=1, le=500, description="BM25 candidates the model rescores."
+    )
+    semantic_precompute_max: int = Field(
+        default=50_000,
+        ge=0,
+        description="Embed every sentence at index time up to this many; above, on demand.",
+    )
+    semantic_threads: int = Field(
+        default=0, ge=0, le=256, description="Encoder threads (0: one per core)."
+    )
+
     # --- Operations -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
@@ -216,6 +236,12 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """The derived search index (rebuildable from the store)."""
         return self.data_dir / "index"
+
+    @property
+    def embeddings_dir(self) -> Path:
+        """Sentence embeddings of the semantic reranker, keyed by sentence text: a cache
+        shared by the configured index and the ``--articles`` ones (never their state)."""
+        return self.cache_dir / "embeddings"
 
     @property
     def cache_dir(self) -> Path:

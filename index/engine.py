@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -140,6 +140,36 @@ def candidate_limit(params: EngineParams) -> int:
     return max(params.alternatives + 1, params.rerank_depth)
 
 
+class Reranked(Protocol):
+    """A reranker's reordering of one question's candidates."""
+
+    answers: list[Answer]
+
+    def confidence(self, evidence: Evidence, at: int = 0) -> float:
+        """The decline rule's confidence that ``answers[at]`` answers the question."""
+        ...
+
+
+class Reranker(Protocol):
+    """An optional second stage that re-orders BM25's candidates (see index.semantic)."""
+
+    pipeline: str  # what ``Response.pipeline`` and ``/about`` report
+
+    def rerank(
+        self, engine: Engine, question: str, terms: list[str], ranked: list[Answer]
+    ) -> Reranked:
+        """Re-order ``ranked`` (best first) for ``question``."""
+        ...
+
+    def indexed(self, articles: Sequence[Article]) -> None:
+        """Articles were just added to the engine (precompute what they need)."""
+        ...
+
+    def attach(self, engine: Engine) -> None:
+        """Make ``engine`` answer through this reranker (sets ``engine.reranker``)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Location:
     segment: int
@@ -160,6 +190,9 @@ class Engine:
         self._next_passage = 0
         self._next_sentence = 0
         self.indexed_at: str | None = None
+        self.reranker: Reranker | None = None  # set by the owner (Desk, folder cache)
+        # lexical_keys memo: the question, the answers (held, so their ids stay theirs), keys
+        self._last_keys: tuple[str, list[Answer], dict[int, float]] = ("", [], {})
 
     # --- building -----------------------------------------------------------------------------
     @classmethod
@@ -240,6 +273,8 @@ class Engine:
             raise IndexCorrupt("index ids are out of step with the article layout")
         self._attach(laid.segment)
         self._touch()
+        if self.reranker is not None:
+            self.reranker.indexed(unique)
 
     def remove(self, ids: Iterable[str]) -> int:
         """Take articles out of the index; returns how many were there."""
@@ -285,15 +320,45 @@ class Engine:
             sentences=self._sentences.n_docs,
             sources=tuple(sources),
             indexed_at=self.indexed_at,
+            pipeline=self.pipeline,
         )
+
+    @property
+    def pipeline(self) -> str:
+        """Which pipeline answers: ``bm25`` or the reranker's name."""
+        return self.reranker.pipeline if self.reranker is not None else "bm25"
+
+    def sentence_texts(self) -> Iterator[str]:
+        """The text of every indexed sentence (for index-time work such as embeddings)."""
+        for segment in self._segments:
+            arrays = segment.arrays
+            paras = arrays["passage_para"][arrays["sentence_passage"]]
+            alive = ~np.isin(arrays["para_article"][paras], list(segment.dead))
+            texts: dict[int, str] = {}
+            for para, begin, end in zip(
+                paras[alive].tolist(),
+                arrays["sentence_start"][alive].tolist(),
+                arrays["sentence_end"][alive].tolist(),
+                strict=True,
+            ):
+                text = texts.get(para)
+                if text is None:
+                    texts.clear()
+                    text = texts[para] = segment.paragraph_text(para)
+                yield text[begin:end]
 
     def ask(self, question: str) -> Response:
         """Answer one question (see the module docstring for how)."""
         ranked, terms = self.rank(question)
+        reranked = None
+        if ranked and self.reranker is not None:
+            reranked = self.reranker.rerank(self, question, terms, ranked)
+            ranked = reranked.answers
         if not ranked:
             return Response(
                 question=question,
                 answer=None,
+                pipeline=self.pipeline,
                 declined_reason=(
                     "The question has no words to search for."
                     if not terms
@@ -302,13 +367,14 @@ class Engine:
             )
         answers = tuple(ranked[: self.params.alternatives + 1])
         evidence = self.evidence(question, terms, answers[0])
-        confidence = evidence.confidence()
+        confidence = reranked.confidence(evidence) if reranked else evidence.confidence()
         if confidence >= self.params.answer_threshold and not evidence.type_missing:
             return Response(
                 question=question,
                 answer=answers[0],
                 alternatives=answers[1:],
                 confidence=confidence,
+                pipeline=self.pipeline,
             )
         reason = (
             "The closest sentences do not contain the kind of fact asked for."
@@ -322,6 +388,7 @@ class Engine:
             confidence=confidence,
             declined_reason=reason,
             suggestions=tuple(dict.fromkeys(a.title for a in answers))[:3],
+            pipeline=self.pipeline,
         )
 
     def query_terms(self, question: str) -> list[str]:
@@ -471,12 +538,32 @@ class Engine:
         question asks for, word order, and words that differ only in their suffix."""
         if not ranked:
             return ranked
-        cues = _Cues.of(question, terms, self._sentence_stats().idf, self.params)
-        top = ranked[0].score or 1.0
         head = ranked[: self.params.rerank_depth]
-        keyed = [(answer.score / top + cues.bonus(answer, top), i) for i, answer in enumerate(head)]
+        keyed = [(key, i) for i, key in enumerate(self.lexical_keys(question, terms, head))]
         keyed.sort(key=lambda pair: (-pair[0], pair[1]))
         return [head[i] for _, i in keyed] + ranked[len(head) :]
+
+    def lexical_keys(self, question: str, terms: list[str], ranked: list[Answer]) -> list[float]:
+        """The lexical rerank's key of each candidate: its score scaled to the best one's
+        (= 1) plus the bonuses of :meth:`_Cues.bonus` (a reranker fuses it with its own)."""
+        if not ranked:
+            return []
+        memo_question, held, memo = self._last_keys
+        if (
+            memo_question == question
+            and len(held) == len(ranked)
+            and all(id(a) in memo for a in ranked)
+        ):
+            return [memo[id(a)] for a in ranked]  # the reranker asks for what _rerank computed
+        cues = _Cues.of(question, terms, self._sentence_stats().idf, self.params)
+        top = max(a.score for a in ranked) or 1.0
+        keys = [answer.score / top + cues.bonus(answer, top) for answer in ranked]
+        self._last_keys = (
+            question,
+            list(ranked),
+            {id(a): k for a, k in zip(ranked, keys, strict=True)},
+        )
+        return keys
 
     def evidence(self, question: str, terms: list[str], answer: Answer) -> Evidence:
         """What supports ``answer`` as the answer to ``question`` (for the decline rule)."""

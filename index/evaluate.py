@@ -156,6 +156,7 @@ def evaluate(
         start = time.perf_counter()
         response = ask(question.question)
         latencies.append((time.perf_counter() - start) * 1000.0)
+        report.pipeline = response.pipeline  # which pipeline answered (lexical or semantic)
         if response.answer is not None:
             answer_chars.append(len(response.answer.sentence))
         if not question.answerable:

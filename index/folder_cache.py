@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.articles import ArticleError, parse_article
-from index.engine import TEXT_VERSION, Engine, EngineParams, Progress
+from index.engine import TEXT_VERSION, Engine, EngineParams, Progress, Reranker
 from index.errors import NewsdeskIndexError
 from index.records import Article
 
 log = logging.getLogger(__name__)
 KEEP_ENTRIES = 8  # cached folders kept; older ones are deleted
+KEEP_NAMES = frozenset({"embeddings"})  # the semantic reranker's store: never pruned
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +54,23 @@ def _read_folder(folder: Path) -> tuple[str, list[tuple[str, bytes]]]:
 
 
 def open_folder(
-    folder: Path, params: EngineParams, cache_root: Path, progress: Progress | None = None
+    folder: Path,
+    params: EngineParams,
+    cache_root: Path,
+    progress: Progress | None = None,
+    reranker: Reranker | None = None,
 ) -> FolderIndex:
-    """Load the cached engine for ``folder`` or build (and cache) it."""
+    """Load the cached engine for ``folder`` or build (and cache) it; with a ``reranker``
+    (which keeps its own content-keyed embeddings) the engine answers through it."""
+    found = _open_folder(folder, params, cache_root, progress)
+    if reranker is not None:
+        reranker.attach(found.engine)
+    return found
+
+
+def _open_folder(
+    folder: Path, params: EngineParams, cache_root: Path, progress: Progress | None
+) -> FolderIndex:
     key, files = _read_folder(folder)
     key = hashlib.sha256(f"{key}:{params.max_passage_sentences}".encode()).hexdigest()[:32]
     articles: list[Article] = []
@@ -91,7 +106,11 @@ def _save_atomically(engine: Engine, cache_root: Path, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
         return
     entries = sorted(
-        (p for p in cache_root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        (
+            p
+            for p in cache_root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p.name not in KEEP_NAMES
+        ),
         key=lambda p: p.stat().st_mtime,
     )
     for stale in entries[:-KEEP_ENTRIES]:

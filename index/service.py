@@ -56,6 +56,7 @@ from index.records import (
     StoredArticle,
     corpus_fingerprint,
 )
+from index.semantic import reranker_for
 from index.store import ImportRecord, Store, Transaction
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -137,6 +138,7 @@ class Desk:
         self._log_lock = threading.Lock()
         self._pending_questions: list[tuple[str, float, bool, str | None]] = []
         self._last_log_flush = time.monotonic()
+        self._reranker = reranker_for(settings)  # None: lexical pipeline
 
     # --- opening ----------------------------------------------------------------------------
     @classmethod
@@ -153,6 +155,7 @@ class Desk:
         ``load_index=False`` leaves the engine empty, for a caller about to :meth:`reindex`.
         """
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        reranker_for(settings)  # a semantic model that cannot load stops us before the store
         store = Store(settings.store_path)
         desk = cls(settings, store, EngineParams.from_settings(settings))
         try:
@@ -250,6 +253,8 @@ class Desk:
             path.unlink(missing_ok=True)
 
     def _install(self, engine: Engine, hashes: dict[str, str], changes: int) -> None:
+        if self._reranker is not None:
+            self._reranker.attach(engine)  # embeds new sentences before readers see it
         with self._engine_lock:
             self._engine = engine
             self._indexed = hashes
@@ -272,6 +277,8 @@ class Desk:
             if self._closed:
                 return
             self._flush_questions()
+            if self._reranker is not None:
+                self._reranker.cache.flush()
             self._closed = True
             self.store.close()
             self._process_lock.close()
@@ -494,7 +501,10 @@ class Desk:
         if extra["backend"] != "embedded":
             extra["partial_answers"] = self.partial_answers
             extra["last_index_error"] = self.last_index_error
-        return dataclasses.replace(stats, extra=extra)
+        stats = dataclasses.replace(stats, extra=extra)
+        if self._reranker is not None:
+            stats = dataclasses.replace(stats, pipeline=self._reranker.description)
+        return stats
 
     def activity(self, hours: float = 24.0) -> ActivityStats:
         """Questions answered and declined, median answer time and feedback in a window."""
