@@ -56,7 +56,7 @@ from index.records import (
     StoredArticle,
     corpus_fingerprint,
 )
-from index.semantic import reranker_for
+from index.semantic import Warmup, reranker_for
 from index.store import ImportRecord, Store, Transaction
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -139,6 +139,7 @@ class Desk:
         self._pending_questions: list[tuple[str, float, bool, str | None]] = []
         self._last_log_flush = time.monotonic()
         self._reranker = reranker_for(settings)  # None: lexical pipeline
+        self._warmup: Warmup | None = None
 
     # --- opening ----------------------------------------------------------------------------
     @classmethod
@@ -254,12 +255,16 @@ class Desk:
 
     def _install(self, engine: Engine, hashes: dict[str, str], changes: int) -> None:
         if self._reranker is not None:
-            self._reranker.attach(engine)  # embeds new sentences before readers see it
+            self._reranker.attach(engine)
         with self._engine_lock:
             self._engine = engine
             self._indexed = hashes
             self._seen_changes = changes
             self._generation += 1
+        if self._reranker is not None:  # embed the corpus while questions are answered
+            if self._warmup is not None:
+                self._warmup.cancel()
+            self._warmup = self._reranker.warm_in_background(engine)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -277,6 +282,8 @@ class Desk:
             if self._closed:
                 return
             self._flush_questions()
+            if self._warmup is not None:
+                self._warmup.cancel(wait=5.0)
             if self._reranker is not None:
                 self._reranker.cache.flush()
             self._closed = True

@@ -12,7 +12,13 @@ import threading
 
 from config import Settings, SettingsError
 from index.semantic.model import ModelUnavailable, extra_installed
-from index.semantic.rerank import PIPELINE, RerankParams, SemanticRanking, SemanticReranker
+from index.semantic.rerank import (
+    PIPELINE,
+    RerankParams,
+    SemanticRanking,
+    SemanticReranker,
+    Warmup,
+)
 
 __all__ = [
     "PIPELINE",
@@ -20,6 +26,7 @@ __all__ = [
     "RerankParams",
     "SemanticRanking",
     "SemanticReranker",
+    "Warmup",
     "extra_installed",
     "reranker_for",
 ]

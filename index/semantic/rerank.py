@@ -16,8 +16,9 @@ The decline rule gets the model's evidence too (see :mod:`index.semantic.decline
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PIPELINE = "bm25+semantic"
 PRECOMPUTE_BATCH = 4096  # sentences embedded between progress reports and cache writes
+WARM_BATCH = 64  # sentences per step of a background warm-up (it checks for a stop between)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,20 @@ class RerankParams:
     cue_weight: float = 1.0  # weight of the engine's lexical cue bonuses
     depth: int = 50  # candidates rescored
     precompute_max: int = 50_000  # embed all sentences at index time up to this many
+
+
+@dataclass(slots=True)
+class Warmup:
+    """A background warm-up of the embedding store, which its owner can stop."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def cancel(self, wait: float = 0.0) -> None:
+        """Ask the warm-up to stop after its current batch (and wait up to ``wait`` s)."""
+        self.stop.set()
+        if wait and self.thread is not None:
+            self.thread.join(wait)
 
 
 @dataclass(slots=True)
@@ -83,12 +99,59 @@ class SemanticReranker:
 
     # --- index time ---------------------------------------------------------------------------
     def attach(self, engine: Engine) -> None:
-        """Make ``engine`` answer through this reranker, embedding its sentences first when
-        the corpus is small enough (otherwise they are embedded on demand and kept)."""
+        """Make ``engine`` answer through this reranker. Nothing is embedded here: candidates
+        missing from the store are embedded when a question needs them (and kept), and a
+        long-running process warms the store with :meth:`warm_in_background`."""
         if engine.params.rerank_depth < self.params.depth:
             engine.params = replace(engine.params, rerank_depth=self.params.depth)
         engine.reranker = self
-        self.precompute(engine)
+
+    def warm_in_background(self, engine: Engine) -> Warmup | None:
+        """Embed the engine's sentences the store lacks in a daemon thread, a small batch at
+        a time, so a bot answers at once after a (re)start instead of waiting minutes for a
+        cold corpus; questions meanwhile embed their own missing candidates. Returns None
+        when there is nothing to do or the corpus is above ``precompute_max``."""
+        texts = list(dict.fromkeys(engine.sentence_texts()))  # snapshot, in this thread
+        if len(texts) > self.params.precompute_max:
+            log.info(
+                "%d sentences: more than NEWSDESK_SEMANTIC_PRECOMPUTE_MAX; embedding on demand",
+                len(texts),
+            )
+            return None
+        keys = keys_of(texts)
+        found, _ = self.cache.lookup(keys)
+        todo = sorted(np.flatnonzero(~found).tolist(), key=lambda i: len(texts[i]))
+        if not todo:
+            self.cache.flush(live=keys)
+            return None
+        warmup = Warmup()
+        warmup.thread = threading.Thread(
+            target=self._warm,
+            args=(texts, keys, todo, warmup.stop),
+            name="embeddings-warmup",
+            daemon=True,
+        )
+        warmup.thread.start()
+        return warmup
+
+    def _warm(
+        self,
+        texts: list[str],
+        keys: npt.NDArray[np.uint64],
+        todo: list[int],
+        stop: threading.Event,
+    ) -> None:
+        log.info("embedding %d sentences in the background (of %d)", len(todo), len(texts))
+        try:
+            for start in range(0, len(todo), WARM_BATCH):
+                if stop.is_set():
+                    return
+                chunk = todo[start : start + WARM_BATCH]
+                self.cache.put(keys[chunk], self.encoder.encode([texts[i] for i in chunk]))
+            self.cache.flush(live=keys)
+            log.info("embedded %d sentences in the background", len(todo))
+        except Exception:  # a failed warm-up costs speed only: questions embed on demand
+            log.exception("background embedding stopped")
 
     def precompute(self, engine: Engine) -> int:
         """Embed the engine's sentences the store lacks; returns how many were embedded."""

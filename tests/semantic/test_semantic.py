@@ -189,6 +189,28 @@ def test_precomputed_embeddings_are_reused_after_a_restart(
     assert again.on_demand == 0  # a question costs one encoding plus dot products
 
 
+def test_a_desk_answers_at_once_and_warms_the_store_in_the_background(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", articles_dir=SEEDS, reranker="semantic")
+    desk = Desk.open(settings)  # returns before the corpus is embedded
+    try:
+        warmup = desk._warmup
+        reranker = desk._reranker
+        assert warmup is not None and warmup.thread is not None and reranker is not None
+        response = desk.ask("How far can the KN-23 fly?")  # answered meanwhile, on demand
+        assert response.answer is not None and response.pipeline == "bm25+semantic"
+        warmup.thread.join(120)
+        assert not warmup.thread.is_alive()
+        texts = list(dict.fromkeys(desk._engine.sentence_texts()))
+        assert len(texts) > 10 and reranker.cache.lookup(keys_of(texts))[0].all()
+    finally:
+        desk.close()
+    again = Desk.open(settings)  # everything is stored: no second warm-up
+    try:
+        assert again._warmup is None
+    finally:
+        again.close()
+
+
 def test_add_and_remove_keep_the_store_right(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data", articles_dir=SEEDS, reranker="semantic")
     desk = Desk.open(settings)
