@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     semantic_precompute_max: int = Field(
         default=50_000,
         ge=0,
-        description="Embed every sentence at index time up to this many; above, on demand.",
+        description="A Desk embeds corpora up to this many sentences in the background.",
     )
     semantic_threads: int = Field(
         default=0, ge=0, le=256, description="Encoder threads (0: one per core)."
