@@ -182,18 +182,7 @@ def lay_out_coded(
             para_sentences.append(len(found))
             spans += found
             span_words += [text.count(" ", b, e) + (e > b) for b, e in found]
-        metas.append(
-            ArticleMeta(
-                article.id,
-                article.title,
-                article.source,
-                article.url,
-                article.published,
-                article.author,
-                len(article.paragraphs),
-                digest.hexdigest(),
-            )
-        )
+        metas.append(ArticleMeta.of(article, digest.hexdigest()))
     arrays, bounds = _columns(
         len(articles),
         para_article,

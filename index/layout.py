@@ -61,6 +61,20 @@ class ArticleMeta:
     paragraphs: int
     content_hash: str
 
+    @classmethod
+    def of(cls, article: Article, content_hash: str) -> ArticleMeta:
+        """The citation fields of ``article`` (its hash given: builders compute it their way)."""
+        return cls(
+            article.id,
+            article.title,
+            article.source,
+            article.url,
+            article.published,
+            article.author,
+            len(article.paragraphs),
+            content_hash,
+        )
+
 
 @dataclass
 class Segment:
@@ -219,18 +233,7 @@ def lay_out(
     passage_docs: list[list[str]] = []
     sentence_docs: list[list[str]] = []
     for local, article in enumerate(articles):
-        metas.append(
-            ArticleMeta(
-                article.id,
-                article.title,
-                article.source,
-                article.url,
-                article.published,
-                article.author,
-                len(article.paragraphs),
-                article.content_hash(),
-            )
-        )
+        metas.append(ArticleMeta.of(article, article.content_hash()))
         title_terms = tokenize(article.title)
         cols["article_first_passage"].append(len(passage_docs))
         cols["article_first_sentence"].append(len(sentence_docs))
