@@ -124,9 +124,15 @@ def _write_timing(engine: ShardedEngine, article: Article) -> dict[str, float]:
 
 
 def run(
-    folder: Path, question_files: Sequence[Path], shards: Sequence[str] | None, repeat: int
+    folder: Path,
+    question_files: Sequence[Path],
+    shards: Sequence[str] | None,
+    repeat: int,
+    semantic: bool = False,
 ) -> dict[str, object]:
-    """Build both backends, replay and time; the summary as a JSON-able dict."""
+    """Build both backends, replay and time; the summary as a JSON-able dict. With
+    ``semantic``, both answer through the semantic reranker (the ``semantic`` extra; its
+    store in the configured data folder)."""
     params = EngineParams()
     articles = load_articles(folder)
     started_shards: list[Searchd] = []
@@ -142,10 +148,19 @@ def run(
         sharded = SphinxBackend(params, tuple(shards), 5.0).build(articles)
         sharded_build = time.perf_counter() - started
         assert isinstance(sharded, ShardedEngine)
+        if semantic:
+            from config import load_settings
+            from index.semantic import reranker_for
+
+            reranker = reranker_for(load_settings(reranker="semantic"))
+            assert reranker is not None
+            reranker.attach(embedded)
+            reranker.attach(sharded)
         per_shard = [
             int(s.run("SELECT COUNT(*) FROM newsdesk_passages")[0][0]) for s in sharded._shards
         ]
         summary: dict[str, object] = {
+            "pipeline": embedded.pipeline,
             "articles": len(articles),
             "passages": sharded.stats().passages,
             "passages_per_shard": per_shard,
@@ -240,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--shards", help="running shards host:port,host:port (default: start 2)")
     parser.add_argument("--repeat", type=int, default=3, help="times each question is timed")
+    parser.add_argument(
+        "--semantic", action="store_true", help="answer through the semantic reranker on both"
+    )
     args = parser.parse_args(argv)
     shards = [s.strip() for s in args.shards.split(",")] if args.shards else None
     folder, questions = args.articles, list(args.questions)
@@ -250,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder, questions = corpus.folder, [corpus.questions, *questions]
     if folder is None or not questions:
         parser.error("give --articles DIR and question files, or --synthetic N")
-    summary = run(folder, questions, shards, args.repeat)
+    summary = run(folder, questions, shards, args.repeat, args.semantic)
     json.dump(summary, sys.stdout, indent=1)
     print()
     return 0

@@ -44,6 +44,12 @@ FLOOR = 100_000  # a merge never drops vectors while the store holds fewer than 
 Keys = npt.NDArray[np.uint64]
 
 
+def as_stored(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``vectors`` at the precision the store keeps (float16), so an answer does not depend
+    on whether a vector was just computed, pending, or read back from disk."""
+    return np.asarray(vectors, dtype=np.float16).astype(np.float32)
+
+
 def text_key(text: str) -> int:
     """The 64-bit content key of a sentence."""
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
@@ -121,7 +127,7 @@ class EmbeddingCache:
     def put(self, keys: Keys, vectors: npt.NDArray[np.float32], *, flush: bool = False) -> None:
         """Remember vectors; they reach the disk at the next :meth:`flush` (or when many)."""
         with self._lock:
-            for key, vec in zip(keys.tolist(), vectors, strict=True):
+            for key, vec in zip(keys.tolist(), as_stored(vectors), strict=True):
                 self._pending[int(key)] = vec
             due = flush or len(self._pending) >= FLUSH_EVERY
         if due:

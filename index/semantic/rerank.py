@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from index.evidence import Evidence
 from index.records import Answer, Article
-from index.semantic.cache import EmbeddingCache, article_sentence_texts, keys_of
+from index.semantic.cache import EmbeddingCache, article_sentence_texts, as_stored, keys_of
 from index.semantic.decline import semantic_confidence, similarity_features
 from index.semantic.model import Encoder
 
@@ -196,7 +196,7 @@ class SemanticReranker:
         found, vectors = self.cache.lookup(keys)
         if not found.all():
             missing = np.flatnonzero(~found)
-            fresh = self.encoder.encode([texts[i] for i in missing.tolist()])
+            fresh = as_stored(self.encoder.encode([texts[i] for i in missing.tolist()]))
             vectors[missing] = fresh
             self.cache.put(keys[missing], fresh)
             self.on_demand += int(missing.size)

@@ -211,6 +211,27 @@ def test_a_desk_answers_at_once_and_warms_the_store_in_the_background(tmp_path: 
         again.close()
 
 
+def test_an_answer_is_the_same_from_fresh_and_from_stored_vectors(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    from index.articles import load_folder
+
+    articles, _ = load_folder(SEEDS)
+    engine = Engine.build(articles, EngineParams())
+    reranker = reranker_in(tmp_path, encoder)
+    reranker.attach(engine)
+    question = "Which missiles did Russia use?"
+    first = engine.ask(question)  # candidates embedded now (pending in memory)
+    assert reranker.on_demand > 0
+    reranker.cache.flush()
+    again = reranker_in(tmp_path, encoder)  # a new process reads them back from disk
+    again.attach(engine)
+    second = engine.ask(question)
+    assert again.on_demand == 0
+    assert [a.sentence for a in second.ranked] == [a.sentence for a in first.ranked]
+    assert second.confidence == first.confidence
+
+
 def test_add_and_remove_keep_the_store_right(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data", articles_dir=SEEDS, reranker="semantic")
     desk = Desk.open(settings)
