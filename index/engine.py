@@ -868,7 +868,8 @@ class _Cues:
         if type_weight and novel_of_type(answer.sentence, self.kind, self.terms):
             bonus += type_weight
         if self.pairs and p.proximity_weight and not self.firsts.isdisjoint(found):
-            bonus += p.proximity_weight * len(self.pairs & _pairs(tokens)) / len(self.pairs)
+            side_by_side = {pair for pair in itertools.pairwise(tokens) if pair in self.pairs}
+            bonus += p.proximity_weight * len(side_by_side) / len(self.pairs)
         if self.focus and p.focus_weight and self.kind != "any":
             hits = sum(not found.isdisjoint(f) for f in self.focus)
             bonus += p.focus_weight * hits / len(self.focus)
