@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps a cl
         return wrap
 
 
-SEED_MAX = 65_536  # longest first-term posting list the top-k kernel scores up front
+SEED_MAX = 1_024  # longest first-term posting list the top-k kernel scores up front
 
 
 @njit(cache=True, nogil=True)
