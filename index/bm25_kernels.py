@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps a cl
         return wrap
 
 
+SEED_MAX = 1_024  # longest first-term posting list the top-k kernel scores up front
+
+
 @njit(cache=True, nogil=True)
 def _worse(s_a: float, i_a: int, s_b: float, i_b: int) -> bool:
     """Is (score a, id a) ranked after (score b, id b)?"""
@@ -68,6 +71,21 @@ def _sift_up(heap_s: Any, heap_i: Any, pos: int) -> None:
             pos = parent
         else:
             return
+
+
+@njit(cache=True, nogil=True)
+def _offer(heap_s: Any, heap_i: Any, size: int, score: float, doc: int) -> int:
+    """Put (score, doc) in the top-k heap if it ranks before the worst; returns the size."""
+    if size < heap_s.shape[0]:
+        heap_s[size] = score
+        heap_i[size] = doc
+        _sift_up(heap_s, heap_i, size)
+        return size + 1
+    if _worse(heap_s[0], heap_i[0], score, doc):
+        heap_s[0] = score
+        heap_i[0] = doc
+        _sift_down(heap_s, heap_i, size, 0)
+    return size
 
 
 @njit(cache=True, nogil=True)
@@ -124,6 +142,27 @@ def max_score_segment(
         rest[j] = rest[j + 1] + bounds[j]
     rest_doc = np.zeros(m + 1)
     pos = starts.copy()
+    # Seed: score every document of the first (highest bound, usually rarest) term in full
+    # before the walk, so the threshold starts near its final value instead of at the
+    # first k documents by id; the walk below then skips those documents.
+    seeded = m > 1 and ends[0] - starts[0] <= SEED_MAX
+    if seeded:
+        for p0 in range(starts[0], ends[0]):
+            doc = docs[p0]
+            if check_live and not live[doc]:
+                continue
+            kd = kvals[doc]
+            t = np.float64(tfs[p0])
+            score = (t * weights[0]) / (t + kd)
+            for j in range(1, m):
+                p = _gallop(docs, pos[j], ends[j], doc)
+                pos[j] = p
+                if p < ends[j] and docs[p] == doc:
+                    t = np.float64(tfs[p])
+                    score += (t * weights[j]) / (t + kd)
+            size = _offer(heap_s, heap_i, size, score, doc)
+        for j in range(m):
+            pos[j] = starts[j]
     theta = heap_s[0] if size == k else -np.inf
     n_ess = m
     if size == k:
@@ -138,6 +177,12 @@ def max_score_segment(
                 doc = docs[p]
         if doc == big:
             break
+        if seeded and pos[0] < ends[0] and docs[pos[0]] == doc:
+            for j in range(n_ess):  # scored by the seed pass: step past it
+                p = pos[j]
+                if p < ends[j] and docs[p] == doc:
+                    pos[j] = p + 1
+            continue
         kd = kvals[doc]
         score = 0.0
         for j in range(n_ess):
@@ -168,17 +213,9 @@ def max_score_segment(
                 score += (t * weights[j]) / (t + kd)
         if not hopeful:
             continue
-        if size < k:
-            heap_s[size] = score
-            heap_i[size] = doc
-            _sift_up(heap_s, heap_i, size)
-            size += 1
-        elif score > theta:
-            heap_s[0] = score
-            heap_i[0] = doc
-            _sift_down(heap_s, heap_i, size, 0)
-        else:
-            continue
+        if size == k and not _worse(heap_s[0], heap_i[0], score, doc):
+            continue  # (the seed pass may hold larger ids: a tie with a smaller id wins)
+        size = _offer(heap_s, heap_i, size, score, doc)
         if size == k:
             theta = heap_s[0]
             while n_ess > 0 and rest[n_ess - 1] < theta:

@@ -454,7 +454,9 @@ class Engine:
         cols = self._locate(ids)
         texts: dict[tuple[int, int], str] = {}
         segments = self._segments
-        for score, seg, para, begin, end, number in zip(scores.tolist(), *cols, strict=True):
+        for score, seg, para, begin, end, number, article, para_number in zip(
+            scores.tolist(), *cols, strict=True
+        ):
             segment = segments[seg]
             paragraph = texts.get((seg, para))
             if paragraph is None:
@@ -464,16 +466,15 @@ class Engine:
             if key in seen:
                 continue
             seen.add(key)
-            arrays = segment.arrays
-            meta = segment.articles[int(arrays["para_article"][para])]
+            meta = segment.articles[article]
             ranked.append(
                 Answer(
                     sentence=sentence,
-                    score=float(score),
+                    score=score,
                     article_id=meta.id,
                     title=meta.title,
                     source=meta.source,
-                    paragraph=int(arrays["para_number"][para]),
+                    paragraph=para_number,
                     sentence_index=number,
                     paragraph_text=paragraph,
                     published=meta.published,
@@ -486,23 +487,37 @@ class Engine:
 
     def _locate(self, ids: np.ndarray) -> tuple[list[int], ...]:
         """For global sentence ids: (segment index, segment-local paragraph, start, end,
-        sentence number in its paragraph), each as a list, looked up segment by segment."""
+        sentence number in its paragraph, segment-local article, paragraph number in its
+        article), each as a list, looked up segment by segment."""
         ids = np.asarray(ids, dtype=np.int64)
         seg = np.searchsorted(self._starts, ids, side="right") - 1
         para = np.empty(ids.shape[0], dtype=np.int64)
         begin = np.empty_like(para)
         end = np.empty_like(para)
         number = np.empty_like(para)
+        article = np.empty_like(para)
+        para_number = np.empty_like(para)
         for index in np.unique(seg).tolist():
             mask = seg == index
             segment = self._segments[index]
             arrays = segment.arrays
             local = ids[mask] - segment.first_sentence
-            para[mask] = arrays["passage_para"][arrays["sentence_passage"][local]]
+            paras = arrays["passage_para"][arrays["sentence_passage"][local]]
+            para[mask] = paras
             begin[mask] = arrays["sentence_start"][local]
             end[mask] = arrays["sentence_end"][local]
             number[mask] = arrays["sentence_number"][local]
-        return seg.tolist(), para.tolist(), begin.tolist(), end.tolist(), number.tolist()
+            article[mask] = arrays["para_article"][paras]
+            para_number[mask] = arrays["para_number"][paras]
+        return (
+            seg.tolist(),
+            para.tolist(),
+            begin.tolist(),
+            end.tolist(),
+            number.tolist(),
+            article.tolist(),
+            para_number.tolist(),
+        )
 
     def _passages_of(self, ids: np.ndarray) -> np.ndarray:
         """Global passage id of each global sentence id (vectorised :meth:`_passage_of`)."""
@@ -814,6 +829,7 @@ class _Cues:
     params: EngineParams
     stems: tuple[tuple[str, str], ...] = ()  # (term, stem) of ``plain`` terms that may match
     # by prefix (see _stem_match), in ``plain``'s iteration order
+    firsts: frozenset[str] = frozenset()  # first terms of ``pairs``
 
     @classmethod
     def of(
@@ -823,6 +839,8 @@ class _Cues:
         plus = params.bm25.delta if params.bm25.variant == "plus" else 0.0
         kind = expected_type(question)
         plain = frozenset(unique) - name_terms(question)
+        pairs = frozenset(_pairs(terms))
+        stems = tuple((t, t[:PREFIX_MIN]) for t in plain if len(t) >= PREFIX_MIN and t.isalpha())
         return cls(
             kind=kind,
             unit=expected_unit(question) if kind == "number" else None,
@@ -830,10 +848,11 @@ class _Cues:
             terms=frozenset(unique),
             weights={t: max(idf(t), 0.0) * (1.0 + plus) for t in unique},
             plain=plain,
-            pairs=frozenset(_pairs(terms)),
+            pairs=pairs,
             focus=tuple(tuple(f) for f in measure_words(question)),
             params=params,
-            stems=tuple((t, t[:PREFIX_MIN]) for t in plain if len(t) >= PREFIX_MIN and t.isalpha()),
+            stems=stems,
+            firsts=frozenset(a for a, _ in pairs),
         )
 
     def bonus(self, answer: Answer, top: float) -> float:
@@ -846,25 +865,29 @@ class _Cues:
         found = set(tokens)
         bonus = 0.0
         type_weight = TYPE_WEIGHTS.get(self.kind, 0.0)
-        if type_weight and novel_of_type(answer.sentence, self.kind, set(self.terms)):
+        if type_weight and novel_of_type(answer.sentence, self.kind, self.terms):
             bonus += type_weight
-        if self.pairs and p.proximity_weight and any(a in found for a, _ in self.pairs):
-            bonus += p.proximity_weight * len(self.pairs & _pairs(tokens)) / len(self.pairs)
+        if self.pairs and p.proximity_weight and not self.firsts.isdisjoint(found):
+            side_by_side = {pair for pair in itertools.pairwise(tokens) if pair in self.pairs}
+            bonus += p.proximity_weight * len(side_by_side) / len(self.pairs)
         if self.focus and p.focus_weight and self.kind != "any":
-            hits = sum(any(t in found for t in f) for f in self.focus)
+            hits = sum(not found.isdisjoint(f) for f in self.focus)
             bonus += p.focus_weight * hits / len(self.focus)
         if self.unit and p.unit_weight and has_unit(answer.sentence, self.unit):
             bonus += p.unit_weight
-        if self.why and p.reason_weight and gives_reason(answer.sentence, set(self.terms)):
+        if self.why and p.reason_weight and gives_reason(answer.sentence, self.terms):
             bonus += p.reason_weight
         missing = [(t, stem) for t, stem in self.stems if t not in found]
-        if p.prefix_weight and missing:  # otherwise the bonus below is 0.0
+        if not (p.prefix_weight and missing):  # otherwise the bonus below is 0.0
+            return bonus
+        prefixes = {w[:PREFIX_MIN] for w in found}  # most candidates share none
+        hopeful = [(t, stem) for t, stem in missing if stem in prefixes]
+        if hopeful:
             cousins = [w for w in found - self.terms if len(w) >= PREFIX_MIN]
-            prefixes = {w[:PREFIX_MIN] for w in cousins}  # most candidates share none
-            missed = [
-                t for t, stem in missing if stem in prefixes and _cousin_among(t, stem, cousins)
-            ]
-            bonus += p.prefix_weight * sum(self.weights[t] for t in missed) / top
+            missed = [t for t, stem in hopeful if _cousin_among(t, stem, cousins)]
+        else:
+            missed = []
+        bonus += p.prefix_weight * sum(self.weights[t] for t in missed) / top
         return bonus
 
 

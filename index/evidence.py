@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 _MONTHS = (
@@ -66,7 +66,7 @@ _DIGITS = re.compile(r"(?<![\w-])\d[\d.,]*\w*")
 _CAPITAL = re.compile(r"\b[A-Z][\w'’-]*|\b\w*\d[\w-]*")
 
 
-def novel_of_type(sentence: str, kind: str, question_terms: set[str]) -> bool:
+def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
     """Whether the sentence brings something of the asked-for kind the question lacks.
 
     A sentence that only restates the question ("The type of missiles has not been
@@ -176,7 +176,7 @@ def asks_reason(question: str) -> bool:
     return bool(_WHY_Q.search(question.casefold()))
 
 
-def gives_reason(sentence: str, question_terms: set[str]) -> bool:
+def gives_reason(sentence: str, question_terms: Set[str]) -> bool:
     """Whether the sentence states a cause or purpose: a causal phrase, or "to" + a verb the
     question does not already use ("... to compensate for ...", not "... to acquire ...")."""
     from index.text import tokenize
@@ -262,18 +262,19 @@ def gather(
     names = name_terms(question)
     entity = [(t, w) for t, w in pairs if t in names]
     predicate = [(t, w) for t, w in pairs if t not in names]
+    novel = novel_of_type(sentence, kind, set(terms))
     return Evidence(
         coverage=coverage,
         sentence_coverage=sentence_cov,
         unknown_share=unknown,
         rarest_matched=rarest >= 0 and terms[rarest] in near,
-        type_matched=novel_of_type(sentence, kind, set(terms)),
+        type_matched=novel,
         score_ratio=score_ratio,
         terms=len(terms),
         predicate_coverage=_share(predicate, sentence_terms),
         entity_coverage=_share(entity, sentence_terms),
         focus_matched=_focus_share(question, sentence_terms),
-        type_missing=kind in ("number", "date") and not novel_of_type(sentence, kind, set(terms)),
+        type_missing=kind in ("number", "date") and not novel,
     )
 
 
