@@ -278,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", choices=("plus", "okapi"), default="plus")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip", default="", help="comma list: engine,rank_bm25,bm25s")
-    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="folder for the <date>-<size>.json files"
+    )
     args = parser.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     args.results.mkdir(parents=True, exist_ok=True)
