@@ -111,13 +111,14 @@ class SemanticReranker:
         a time, so a bot answers at once after a (re)start instead of waiting minutes for a
         cold corpus; questions meanwhile embed their own missing candidates. Returns None
         when there is nothing to do or the corpus is above ``precompute_max``."""
-        texts = list(dict.fromkeys(engine.sentence_texts()))  # snapshot, in this thread
-        if len(texts) > self.params.precompute_max:
+        sentences = engine.stats().sentences  # counted before any text is read
+        if sentences > self.params.precompute_max:
             log.info(
                 "%d sentences: more than NEWSDESK_SEMANTIC_PRECOMPUTE_MAX; embedding on demand",
-                len(texts),
+                sentences,
             )
             return None
+        texts = list(dict.fromkeys(engine.sentence_texts()))  # snapshot, in this thread
         keys = keys_of(texts)
         found, _ = self.cache.lookup(keys)
         todo = sorted(np.flatnonzero(~found).tolist(), key=lambda i: len(texts[i]))
