@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, ask, make_settings, running_bot
+from bot_harness import TOKEN, ask, make_settings, running_bot
 from fake_bot_api import FakeBotApi
 
 from bot.admin import PAGE_SIZE, REFUSAL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conftest import ask
+from bot_harness import ask
 from fake_bot_api import BOT_USERNAME, FakeBotApi
 
 from index.service import Desk

@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from conftest import TOKEN
+from bot_harness import TOKEN
 from fake_bot_api import FakeBotApi, parse_html
 
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from conftest import ask
+from bot_harness import ask
 from fake_bot_api import BOT_USERNAME, FakeBotApi
 
 GROUP = -100500

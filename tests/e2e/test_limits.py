@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ask, make_settings, running_bot
+from bot_harness import ask, make_settings, running_bot
 from fake_bot_api import FakeBotApi
 
 from bot.app import build_application

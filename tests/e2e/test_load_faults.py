@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import TOKEN, ask, running_bot
+from bot_harness import TOKEN, ask, running_bot
 from fake_bot_api import FakeBotApi
 
 from bot.app import build_application

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from conftest import ask
+from bot_harness import ask
 from fake_bot_api import FakeBotApi
 from telegram import Bot
 

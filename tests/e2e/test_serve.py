@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, SEEDS, TOKEN
+from bot_harness import REPO, SEEDS, TOKEN
 from fake_bot_api import FakeBotApi
 
 from bot.serve import run
