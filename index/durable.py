@@ -8,9 +8,13 @@ durable. A kill -9 at any moment leaves the old state or the new one.
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
 from pathlib import Path
+from typing import Any
+
+from index.errors import IndexCorrupt, IndexMissing
 
 CHUNK = 1 << 22
 
@@ -48,3 +52,17 @@ def file_crc32(path: Path) -> int:
         while chunk := handle.read(CHUNK):
             value = zlib.crc32(chunk, value)
     return value
+
+
+def read_json_object(path: Path, missing: str) -> dict[str, Any]:
+    """Read a JSON object written by :func:`replace_file` (a manifest, a saved state):
+    IndexMissing with ``missing`` when absent, IndexCorrupt when unreadable or not an object."""
+    if not path.exists():
+        raise IndexMissing(missing)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"{path} cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise IndexCorrupt(f"{path} is not a JSON object")
+    return data

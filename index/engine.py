@@ -35,8 +35,8 @@ import numpy as np
 from index.bm25 import BM25Index, BM25Params
 from index.build_engine import build_parts
 from index.build_pool import workers as build_workers
-from index.durable import replace_file
-from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
+from index.durable import read_json_object, replace_file
+from index.errors import IndexCorrupt, IndexVersionMismatch
 from index.evidence import (
     Evidence,
     asks_reason,
@@ -897,13 +897,4 @@ def _lone_thread() -> bool:
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
-    path = directory / MANIFEST
-    if not path.exists():
-        raise IndexMissing(f"no index at {directory}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexCorrupt(f"{path} cannot be read: {exc}") from None
-    if not isinstance(data, dict):
-        raise IndexCorrupt(f"{path} is not a JSON object")
-    return data
+    return read_json_object(directory / MANIFEST, f"no index at {directory}")

@@ -50,7 +50,7 @@ from index.backends.passages import (
 )
 from index.backends.sphinx_shards import INDEX, Shard, ShardError, ShardWriteError
 from index.backends.stats import CollectionStats
-from index.durable import replace_file
+from index.durable import read_json_object, replace_file
 from index.engine import (
     TEXT_VERSION,
     Engine,
@@ -60,7 +60,7 @@ from index.engine import (
     answer_key,
     candidate_limit,
 )
-from index.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
+from index.errors import IndexCorrupt, IndexVersionMismatch
 from index.records import Answer, Article, CorpusStats, Response, corpus_fingerprint
 from index.text import tokenize
 
@@ -656,13 +656,8 @@ class ShardedEngine(Engine):
         a shard that does not answer is logged and left alone (answers are partial).
         """
         path = directory / STATE
-        if not path.exists():
-            raise IndexMissing(f"no sharded index state at {directory}")
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexCorrupt(f"{path} cannot be read: {exc}") from None
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
+        state = read_json_object(path, f"no sharded index state at {directory}")
+        if state.get("format") != FORMAT:
             raise IndexCorrupt(f"{path} is not a Newsdesk sharded index state")
         if state.get("version") != FORMAT_VERSION or state.get("text_version") != TEXT_VERSION:
             raise IndexVersionMismatch(f"{path} was written by another Newsdesk version")
