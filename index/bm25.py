@@ -16,6 +16,7 @@ bit for bit. Not thread-safe: queries share scratch buffers.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import numpy.typing as npt
 
 from index import bm25_formula as formula
 from index import bm25_kernels as kernels
+from index.arrays import concat_ranges
 from index.bm25_segment import Segment, SegmentBuilder, TermIds, build_segment, merge_segments
 from index.bm25_store import read_index, write_index
 from index.errors import IndexCorrupt
@@ -219,6 +221,33 @@ class BM25Index:
     def avgdl(self) -> float:
         """Average length (in tokens) of the live documents."""
         return self._total_len / self._n_live if self._n_live else 0.0
+
+    def doc_lengths(self, ids: npt.ArrayLike) -> I64:
+        """Tokens in each document of ``ids`` (as indexed; removed documents keep theirs)."""
+        return self._doc_len[np.asarray(ids, dtype=np.int64)].astype(np.int64)
+
+    def doc_terms(self, ids: Sequence[int], skip: Sequence[int]) -> list[tuple[str, ...]]:
+        """Each live document's terms in text order, without its first ``skip[i]``: read from
+        the forward lists kept for removals, so indexed text need not be tokenised again."""
+        firsts = [seg.first_id for seg in self._segments]
+        spans: list[list[int]] = [[] for _ in self._segments]  # (where, doc, skip) per segment
+        for row, (doc, n) in enumerate(zip(ids, skip, strict=True)):
+            spans[bisect.bisect_right(firsts, doc) - 1] += (row, doc, n)
+        vocab = self._vocab.terms
+        out: list[tuple[str, ...]] = [()] * len(ids)
+        for seg, flat in zip(self._segments, spans, strict=True):
+            if not flat:
+                continue
+            rows = np.asarray(flat, dtype=np.int64).reshape(-1, 3)
+            local = rows[:, 1] - seg.first_id
+            lo = seg.fwd_offsets[local] + rows[:, 2]
+            lens = np.maximum(seg.fwd_offsets[local + 1] - lo, 0)
+            terms = [vocab[t] for t in seg.fwd_terms[concat_ranges(lo, lens)].tolist()]
+            at = 0
+            for i, n in zip(rows[:, 0].tolist(), lens.tolist(), strict=True):
+                out[i] = tuple(terms[at : at + n])
+                at += n
+        return out
 
     def doc_freq(self, term: str) -> int:
         """Live documents containing ``term``."""

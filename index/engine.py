@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from index.arrays import concat_ranges
 from index.bm25 import BM25Index, BM25Params
 from index.build_engine import build_parts
 from index.build_pool import workers as build_workers
@@ -421,52 +422,75 @@ class Engine:
         if not self._where:
             return []
         params = self.params
-        top_passages, _ = self._passages.top_k(terms, params.candidate_passages)
-        top_sentences = (
-            self._sentences.top_k(terms, params.candidate_sentences)[0]
-            if params.candidate_sentences
-            else np.zeros(0, dtype=np.int64)
-        )
-        sentence_ids = np.unique(
-            np.concatenate(
-                (np.asarray(top_sentences, dtype=np.int64), self._sentences_in(top_passages))
+        top_passages, top_scores = self._passages.top_k(terms, params.candidate_passages)
+        if params.candidate_sentences:
+            sentence_ids = np.unique(
+                np.concatenate(
+                    (
+                        self._sentences.top_k(terms, params.candidate_sentences)[0],
+                        self._sentences_in(top_passages),
+                    )
+                )
             )
-        )
+            passage_ids = self._passages_of(sentence_ids)
+            unique_passages, inverse = np.unique(passage_ids, return_inverse=True)
+            passage_scores = self._passages.scores(terms, unique_passages)[inverse]
+        else:  # top_k's scores are the exact scores (same sums, same bits)
+            first, count = self._sentence_ranges(top_passages)
+            sentence_ids = concat_ranges(first, count)
+            passage_ids = np.repeat(top_passages, count)
+            passage_scores = np.repeat(top_scores, count)
         if not sentence_ids.size:
             return []
-        passage_ids = self._passages_of(sentence_ids)
         sentence_scores = self._sentences.scores(terms, sentence_ids)
-        unique_passages, inverse = np.unique(passage_ids, return_inverse=True)
-        passage_scores = self._passages.scores(terms, unique_passages)[inverse]
         fused = sentence_scores + params.paragraph_weight * passage_scores
         order = np.lexsort((sentence_ids, -fused))
-        return self._distinct(sentence_ids[order], fused[order])
+        return self._distinct(sentence_ids[order], fused[order], passage_ids[order])
 
-    def _distinct(self, ids: np.ndarray, scores: np.ndarray) -> list[Answer]:
-        """Turn ranked sentence ids into answers, skipping repeats of the same sentence.
+    def _distinct(self, ids: np.ndarray, scores: np.ndarray, passages: np.ndarray) -> list[Answer]:
+        """Turn ranked sentence ids (with their passage ids) into answers, skipping repeats of
+        the same sentence.
 
         The array look-ups are done for all candidates at once (numpy), and a paragraph
-        shared by several candidates is decoded once; only kept sentences become answers.
+        shared by several candidates is decoded once; only kept sentences become answers,
+        with their terms read from the index (:meth:`_own_terms`).
         """
         seen: set[str] = set()
-        ranked: list[Answer] = []
+        kept: list[tuple[int, float, str, str, int, int, int, int]] = []
         limit = candidate_limit(self.params)
         cols = self._locate(ids)
         texts: dict[tuple[int, int], str] = {}
         segments = self._segments
-        for score, seg, para, begin, end, number, article, para_number in zip(
-            scores.tolist(), *cols, strict=True
-        ):
-            segment = segments[seg]
+        for row, (
+            score,
+            seg,
+            para,
+            begin,
+            end,
+            number,
+            article,
+            para_number,
+            at,
+            size,
+        ) in enumerate(zip(scores.tolist(), *cols, strict=True)):
             paragraph = texts.get((seg, para))
             if paragraph is None:
-                paragraph = texts[seg, para] = segment.paragraph_text(para)
+                paragraph = texts[seg, para] = segments[seg].text_at(at, size)
             sentence = paragraph[begin:end]
             key = answer_key(sentence)
             if key in seen:
                 continue
             seen.add(key)
-            meta = segment.articles[article]
+            kept.append((row, score, sentence, paragraph, seg, article, para_number, number))
+            if len(kept) >= limit:
+                break
+        rows = [k[0] for k in kept]
+        own = self._own_terms(ids[rows], passages[rows])
+        ranked = []
+        for (_, score, sentence, paragraph, seg, article, para_number, number), terms in zip(
+            kept, own, strict=True
+        ):
+            meta = segments[seg].articles[article]
             ranked.append(
                 Answer(
                     sentence=sentence,
@@ -479,16 +503,41 @@ class Engine:
                     paragraph_text=paragraph,
                     published=meta.published,
                     url=meta.url,
+                    terms=terms,
                 )
             )
-            if len(ranked) >= limit:
-                break
         return ranked
+
+    def _own_terms(self, ids: np.ndarray, passages: np.ndarray) -> list[tuple[str, ...] | None]:
+        """Each sentence's own index terms, read from the sentence index's forward lists
+        rather than tokenised again (the rerank looks at every candidate's terms).
+
+        A sentence is indexed as its headline's terms followed by its own, and a passage as
+        its sentences' own terms (:func:`index.layout.lay_out`), so the headline's share is
+        what a passage's sentences hold beyond the passage, split evenly between them. Where
+        that does not add up, None: the reader tokenises the text.
+        """
+        if not ids.size:
+            return []
+        first, count = self._sentence_ranges(passages)
+        in_sentences = np.add.reduceat(
+            self._sentences.doc_lengths(concat_ranges(first, count)), np.cumsum(count) - count
+        )
+        extra = in_sentences - self._passages.doc_lengths(passages)
+        headline = extra // count
+        ok = (extra >= 0) & (headline * count == extra)
+        ok &= headline <= self._sentences.doc_lengths(ids)
+        got = self._sentences.doc_terms(ids[ok].tolist(), headline[ok].tolist())
+        if ok.all():
+            return list(got)
+        found = iter(got)
+        return [next(found) if good else None for good in ok.tolist()]
 
     def _locate(self, ids: np.ndarray) -> tuple[list[int], ...]:
         """For global sentence ids: (segment index, segment-local paragraph, start, end,
         sentence number in its paragraph, segment-local article, paragraph number in its
-        article), each as a list, looked up segment by segment."""
+        article, paragraph offset and length in the segment's text), each as a list, looked
+        up segment by segment."""
         ids = np.asarray(ids, dtype=np.int64)
         seg = np.searchsorted(self._starts, ids, side="right") - 1
         para = np.empty(ids.shape[0], dtype=np.int64)
@@ -497,6 +546,8 @@ class Engine:
         number = np.empty_like(para)
         article = np.empty_like(para)
         para_number = np.empty_like(para)
+        offset = np.empty_like(para)
+        length = np.empty_like(para)
         for index in np.unique(seg).tolist():
             mask = seg == index
             segment = self._segments[index]
@@ -509,14 +560,11 @@ class Engine:
             number[mask] = arrays["sentence_number"][local]
             article[mask] = arrays["para_article"][paras]
             para_number[mask] = arrays["para_number"][paras]
-        return (
-            seg.tolist(),
-            para.tolist(),
-            begin.tolist(),
-            end.tolist(),
-            number.tolist(),
-            article.tolist(),
-            para_number.tolist(),
+            offset[mask] = arrays["para_offset"][paras]
+            length[mask] = arrays["para_length"][paras]
+        return tuple(
+            column.tolist()
+            for column in (seg, para, begin, end, number, article, para_number, offset, length)
         )
 
     def _passages_of(self, ids: np.ndarray) -> np.ndarray:
@@ -532,9 +580,11 @@ class Engine:
 
     def _sentences_in(self, passages: np.ndarray) -> np.ndarray:
         """Global ids of all sentences of the given global passage ids."""
+        return concat_ranges(*self._sentence_ranges(passages))
+
+    def _sentence_ranges(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first global sentence id, number of sentences) of each global passage id."""
         passages = np.asarray(passages, dtype=np.int64)
-        if not passages.size:
-            return np.zeros(0, dtype=np.int64)
         seg = np.searchsorted(self._passage_starts, passages, side="right") - 1
         first = np.empty(passages.shape[0], dtype=np.int64)
         count = np.empty_like(first)
@@ -544,8 +594,7 @@ class Engine:
             local = passages[mask] - segment.first_passage
             first[mask] = segment.first_sentence + segment.arrays["passage_first_sentence"][local]
             count[mask] = segment.arrays["passage_sentences"][local]
-        starts = np.repeat(first - (np.cumsum(count) - count), count)
-        return starts + np.arange(int(count.sum()), dtype=np.int64)
+        return first, count
 
     def _rerank(self, question: str, terms: list[str], ranked: list[Answer]) -> list[Answer]:
         """Re-order the head of the list on its score scaled to the best candidate's plus
@@ -602,7 +651,7 @@ class Engine:
             unique_terms,
             weights,
             known,
-            _with_cousins(set(tokenize(_in_context(answer))) | set(tokenize(answer.title)), plain),
+            _with_cousins(set(_context_terms(answer)) | set(tokenize(answer.title)), plain),
             _with_cousins(set(tokenize(answer.paragraph_text)), plain),
             answer.sentence,
             min(max(answer.score / best_possible, 0.0), 1.0),
@@ -807,6 +856,15 @@ def _in_context(answer: Answer) -> str:
     return f"{before[-1]} {answer.sentence}" if before else answer.sentence
 
 
+def _context_terms(answer: Answer) -> Sequence[str]:
+    """The terms of :func:`_in_context` (the answer's own, read from the index, when it
+    needs no context)."""
+    context = _in_context(answer)
+    if context is answer.sentence and answer.terms is not None:
+        return answer.terms
+    return tokenize(context)
+
+
 def _with_cousins(found: set[str], terms: Sequence[str]) -> set[str]:
     """``found`` plus the question terms it holds only as derivational cousins, so that
     "acquisitions" counts as evidence for "acquiring" (pass only non-name terms: "Russian"
@@ -861,7 +919,7 @@ class _Cues:
         quantity in the unit asked for, a stated cause for "why", and question words found
         only as derivational cousins (credited in BM25 score units, like a match)."""
         p = self.params
-        tokens = tokenize(answer.sentence)
+        tokens = answer.terms if answer.terms is not None else tokenize(answer.sentence)
         found = set(tokens)
         bonus = 0.0
         type_weight = TYPE_WEIGHTS.get(self.kind, 0.0)

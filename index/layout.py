@@ -100,9 +100,13 @@ class Segment:
 
     def paragraph_text(self, para: int) -> str:
         """The (white-space folded) text of the segment's paragraph ``para``."""
-        start = int(self.arrays["para_offset"][para])
-        end = start + int(self.arrays["para_length"][para])
-        return bytes(self.blob[start:end]).decode("utf-8")
+        return self.text_at(
+            int(self.arrays["para_offset"][para]), int(self.arrays["para_length"][para])
+        )
+
+    def text_at(self, offset: int, length: int) -> str:
+        """The text of ``length`` bytes at ``offset`` of the segment's blob (a paragraph)."""
+        return bytes(self.blob[offset : offset + length]).decode("utf-8")
 
     def sentence_text(self, sentence: int) -> tuple[str, str]:
         """(sentence, paragraph text) of the segment's sentence ``sentence``."""

@@ -50,6 +50,9 @@ class Answer:
     paragraph_text: str  # the whole paragraph, for "show context"
     published: str | None = None
     url: str | None = None
+    # The sentence's index terms in order, when retrieval read them from the index (the
+    # rerank then need not tokenise it again); not part of what the answer is.
+    terms: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         """The shape of ``newsdesk ask --json`` (FORMATS section 3), plus extra fields."""

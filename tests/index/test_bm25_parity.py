@@ -146,6 +146,10 @@ def test_parity_after_add_and_remove(params: BM25Params) -> None:
         index.remove(gone[:3])  # removing again is a no-op
         live = [i for i in live if i not in set(gone)]
         _check_scores(index, live, docs, params, queries if step % 2 else queries[:4])
+        skips = [rng.randint(0, 3) for _ in live]
+        assert index.doc_terms(live, skips) == [
+            tuple(docs[i][n:]) for i, n in zip(live, skips, strict=True)
+        ], "the forward lists give each document's terms in order"
 
 
 def test_removed_ids_never_come_back_and_unknown_ids_refused() -> None:

@@ -1,0 +1,68 @@
+"""Candidates carry their sentence's terms read from the index (the rerank and the decline
+rule use them instead of tokenising again): they must be exactly the tokenizer's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from testpaths import FIXTURES, SEEDS
+
+from index.articles import load_folder, parse_article
+from index.engine import Engine, EngineParams
+from index.records import Article
+from index.text import tokenize
+
+PARAMS = EngineParams()
+
+
+def _articles() -> list[Article]:
+    seeds = load_folder(SEEDS)[0]
+    fixtures, refused = load_folder(FIXTURES / "articles")
+    assert not refused
+    long_paragraph = " ".join(
+        f"Dr. Smith's team counted {i},500 birds (KN-{i}) at the U.S. lake on 3 May."
+        for i in range(20)
+    )
+    odd = parse_article(
+        "odd.txt",
+        (
+            "A very long headline: the state-of-the-art “bridge” of 2024, again and again\n"
+            f"Desk\n{long_paragraph}\n...\nShort one. Another short one!\n"
+        ).encode(),
+    )
+    return [*seeds, *fixtures, odd]
+
+
+def _questions(engine: Engine, articles: list[Article]) -> list[str]:
+    """A question from the words of every paragraph's sentences, so most sentences are
+    candidates of some question."""
+    questions = []
+    for article in articles:
+        for paragraph in article.paragraphs:
+            words = paragraph.split()
+            questions += [" ".join(words[i : i + 6]) for i in range(0, len(words), 9)]
+    return questions
+
+
+def _check(engine: Engine, questions: list[str]) -> int:
+    checked = 0
+    for question in questions:
+        ranked, _ = engine.rank(question)
+        for answer in ranked:
+            assert answer.terms == tuple(tokenize(answer.sentence)), answer.sentence
+            checked += 1
+    return checked
+
+
+def test_terms_equal_the_tokenizer_after_build_adds_removes_and_reload(tmp_path: Path) -> None:
+    articles = _articles()
+    engine = Engine.build(articles[:2], PARAMS)
+    for article in articles[2:]:
+        engine.add([article])  # one segment per add, several passages per paragraph
+    engine.remove([articles[1].id])
+    engine.add([articles[1]])
+    questions = _questions(engine, articles)
+    assert _check(engine, questions) > 300
+    engine.save(tmp_path / "index")
+    assert _check(Engine.load(tmp_path / "index", PARAMS), questions) > 300
+    assert _check(Engine.build(articles, PARAMS), questions) > 300
