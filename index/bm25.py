@@ -66,6 +66,9 @@ class BM25Params:
             raise ValueError("BM25 delta and epsilon must be finite numbers")
 
 
+FEW_DOCS = 4  # doc_terms reads up to this many documents of a segment one by one
+
+
 @dataclass(slots=True)
 class _Term:
     """A known query term, as the scoring loops need it."""
@@ -237,6 +240,11 @@ class BM25Index:
         out: list[tuple[str, ...]] = [()] * len(ids)
         for seg, flat in zip(self._segments, spans, strict=True):
             if not flat:
+                continue
+            if len(flat) <= 3 * FEW_DOCS:  # plain slices cost less than the array set-up
+                for row, doc, n in zip(flat[::3], flat[1::3], flat[2::3], strict=True):
+                    lo, hi = seg.fwd_offsets[doc - seg.first_id : doc - seg.first_id + 2].tolist()
+                    out[row] = tuple([vocab[t] for t in seg.fwd_terms[lo + n : hi].tolist()])
                 continue
             rows = np.asarray(flat, dtype=np.int64).reshape(-1, 3)
             local = rows[:, 1] - seg.first_id

@@ -487,7 +487,7 @@ class Engine:
         rows = [k[0] for k in kept]
         own = self._own_terms(ids[rows], passages[rows])
         ranked = []
-        for (_, score, sentence, paragraph, seg, article, para_number, number), terms in zip(
+        for (row, score, sentence, paragraph, seg, article, para_number, number), terms in zip(
             kept, own, strict=True
         ):
             meta = segments[seg].articles[article]
@@ -504,6 +504,7 @@ class Engine:
                     published=meta.published,
                     url=meta.url,
                     terms=terms,
+                    sentence_id=int(ids[row]),
                 )
             )
         return ranked
@@ -519,6 +520,17 @@ class Engine:
         """
         if not ids.size:
             return []
+        headline = self._headline_lengths(ids, passages)
+        ok = headline >= 0
+        got = self._sentences.doc_terms(ids[ok].tolist(), headline[ok].tolist())
+        if ok.all():
+            return list(got)
+        found = iter(got)
+        return [next(found) if good else None for good in ok.tolist()]
+
+    def _headline_lengths(self, ids: np.ndarray, passages: np.ndarray) -> np.ndarray:
+        """How many of each sentence's indexed terms are its headline's (-1 where that does
+        not add up); see :meth:`_own_terms`."""
         first, count = self._sentence_ranges(passages)
         in_sentences = np.add.reduceat(
             self._sentences.doc_lengths(concat_ranges(first, count)), np.cumsum(count) - count
@@ -527,11 +539,42 @@ class Engine:
         headline = extra // count
         ok = (extra >= 0) & (headline * count == extra)
         ok &= headline <= self._sentences.doc_lengths(ids)
-        got = self._sentences.doc_terms(ids[ok].tolist(), headline[ok].tolist())
-        if ok.all():
-            return list(got)
-        found = iter(got)
-        return [next(found) if good else None for good in ok.tolist()]
+        return np.where(ok, headline, -1)
+
+    def _indexed_context(self, answer: Answer) -> tuple[set[str], set[str]] | None:
+        """(headline terms, paragraph terms) of a candidate of this engine, read from the
+        forward lists: the headline's are the first terms of the sentence's, the paragraph's
+        those of its passages. None when the answer is not this engine's to look up."""
+        sentence = answer.sentence_id
+        if sentence is None or not 0 <= sentence < self._next_sentence:
+            return None
+        segment, local = self._segment_of(sentence)
+        arrays = segment.arrays
+        passage = int(arrays["sentence_passage"][local])
+        para = int(arrays["passage_para"][passage])
+        if (
+            segment.articles[int(arrays["para_article"][para])].id != answer.article_id
+            or int(arrays["para_number"][para]) != answer.paragraph
+            or int(arrays["sentence_number"][local]) != answer.sentence_index
+        ):
+            return None
+        lo, hi = passage, passage + 1
+        while lo > 0 and int(arrays["passage_para"][lo - 1]) == para:
+            lo -= 1
+        while hi < segment.n_passages and int(arrays["passage_para"][hi]) == para:
+            hi += 1
+        first = segment.first_sentence + int(arrays["passage_first_sentence"][passage])
+        count = int(arrays["passage_sentences"][passage])
+        extra = int(self._sentences.doc_lengths(np.arange(first, first + count)).sum()) - int(
+            self._passages.doc_lengths([segment.first_passage + passage])[0]
+        )
+        title = self._sentences.doc_terms([sentence], [0])[0][: extra // count]
+        if extra < 0 or extra % count or extra // count > len(title):
+            return None  # see _own_terms
+        found = self._passages.doc_terms(
+            range(segment.first_passage + lo, segment.first_passage + hi), [0] * (hi - lo)
+        )
+        return set(title), {term for terms in found for term in terms}
 
     def _locate(self, ids: np.ndarray) -> tuple[list[int], ...]:
         """For global sentence ids: (segment index, segment-local paragraph, start, end,
@@ -646,13 +689,17 @@ class Engine:
             1.0 + self.params.paragraph_weight
         )
         best_possible = sum(weights) * ceiling_per_idf or 1.0
+        title, paragraph = self._indexed_context(answer) or (
+            set(tokenize(answer.title)),
+            set(tokenize(answer.paragraph_text)),
+        )
         return gather(
             question,
             unique_terms,
             weights,
             known,
-            _with_cousins(set(_context_terms(answer)) | set(tokenize(answer.title)), plain),
-            _with_cousins(set(tokenize(answer.paragraph_text)), plain),
+            _with_cousins(set(_context_terms(answer)) | title, plain),
+            _with_cousins(paragraph, plain),
             answer.sentence,
             min(max(answer.score / best_possible, 0.0), 1.0),
         )

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from functools import lru_cache
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -44,6 +45,7 @@ _DATE_Q = re.compile(
 _NAME_Q = re.compile(r"\bwhich \w+s\b")  # "which types of missiles": named members
 
 
+@lru_cache(maxsize=1024)  # asked by the rerank and by the decline rule for each question
 def expected_type(question: str) -> str:
     """What kind of answer the question asks for: number, date, name or any."""
     q = question.casefold()
@@ -351,9 +353,12 @@ def _share(pairs: Sequence[tuple[str, float]], found: set[str]) -> float:
     return sum(w for t, w in pairs if t in found) / total if total else 1.0
 
 
-def name_terms(question: str) -> set[str]:
+@lru_cache(maxsize=1024)  # asked by the rerank and twice by the decline rule per question
+def name_terms(question: str) -> frozenset[str]:
     """Index terms of the question's capitalised words (names), first word excepted."""
     from index.text import tokenize
 
     words = question.split()[1:]
-    return {t for w in words if w[:1].isupper() or any(c.isdigit() for c in w) for t in tokenize(w)}
+    return frozenset(
+        t for w in words if w[:1].isupper() or any(c.isdigit() for c in w) for t in tokenize(w)
+    )

@@ -53,6 +53,8 @@ class Answer:
     # The sentence's index terms in order, when retrieval read them from the index (the
     # rerank then need not tokenise it again); not part of what the answer is.
     terms: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    # The engine's id of the sentence, where the index it came from can look it up again.
+    sentence_id: int | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         """The shape of ``newsdesk ask --json`` (FORMATS section 3), plus extra fields."""

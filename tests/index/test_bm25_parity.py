@@ -150,6 +150,8 @@ def test_parity_after_add_and_remove(params: BM25Params) -> None:
         assert index.doc_terms(live, skips) == [
             tuple(docs[i][n:]) for i, n in zip(live, skips, strict=True)
         ], "the forward lists give each document's terms in order"
+        few = live[-3:]  # read one by one rather than gathered
+        assert index.doc_terms(few, [1] * len(few)) == [tuple(docs[i][1:]) for i in few]
 
 
 def test_removed_ids_never_come_back_and_unknown_ids_refused() -> None:

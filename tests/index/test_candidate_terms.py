@@ -1,8 +1,10 @@
-"""Candidates carry their sentence's terms read from the index (the rerank and the decline
-rule use them instead of tokenising again): they must be exactly the tokenizer's."""
+"""Candidates carry their sentence's terms read from the index, and the decline rule reads
+their headline's and paragraph's terms from it (instead of tokenising again): they must be
+exactly the tokenizer's."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from testpaths import FIXTURES, SEEDS
@@ -50,6 +52,10 @@ def _check(engine: Engine, questions: list[str]) -> int:
         ranked, _ = engine.rank(question)
         for answer in ranked:
             assert answer.terms == tuple(tokenize(answer.sentence)), answer.sentence
+            assert engine._indexed_context(answer) == (
+                set(tokenize(answer.title)),
+                set(tokenize(answer.paragraph_text)),
+            ), answer.sentence
             checked += 1
     return checked
 
@@ -66,3 +72,13 @@ def test_terms_equal_the_tokenizer_after_build_adds_removes_and_reload(tmp_path:
     engine.save(tmp_path / "index")
     assert _check(Engine.load(tmp_path / "index", PARAMS), questions) > 300
     assert _check(Engine.build(articles, PARAMS), questions) > 300
+
+
+def test_an_answer_from_elsewhere_is_tokenised() -> None:
+    articles = _articles()
+    engine = Engine.build(articles, PARAMS)
+    answer = engine.rank("How many birds did the team count?")[0][0]
+    other = Engine.build(articles[::-1], PARAMS)  # other ids for the same sentences
+    assert other._indexed_context(answer) in (None, engine._indexed_context(answer))
+    unknown = dataclasses.replace(answer, sentence_id=None)
+    assert engine._indexed_context(unknown) is None
