@@ -576,35 +576,47 @@ class Engine:
         )
         return set(title), {term for terms in found for term in terms}
 
+    def _per_segment(
+        self, ids: np.ndarray, starts: np.ndarray
+    ) -> Iterator[tuple[int, np.ndarray | slice]]:
+        """(segment index, where in ``ids``) for each segment holding some of the global
+        ``ids``, given the segments' first ids ``starts`` (one segment needs no search)."""
+        if starts.shape[0] == 1:
+            yield 0, slice(None)
+            return
+        seg = np.searchsorted(starts, ids, side="right") - 1
+        for index in np.unique(seg).tolist():
+            yield index, seg == index
+
     def _locate(self, ids: np.ndarray) -> tuple[list[int], ...]:
         """For global sentence ids: (segment index, segment-local paragraph, start, end,
         sentence number in its paragraph, segment-local article, paragraph number in its
         article, paragraph offset and length in the segment's text), each as a list, looked
         up segment by segment."""
         ids = np.asarray(ids, dtype=np.int64)
-        seg = np.searchsorted(self._starts, ids, side="right") - 1
-        para = np.empty(ids.shape[0], dtype=np.int64)
-        begin = np.empty_like(para)
-        end = np.empty_like(para)
-        number = np.empty_like(para)
-        article = np.empty_like(para)
-        para_number = np.empty_like(para)
-        offset = np.empty_like(para)
-        length = np.empty_like(para)
-        for index in np.unique(seg).tolist():
-            mask = seg == index
+        seg = np.empty(ids.shape[0], dtype=np.int64)
+        para = np.empty_like(seg)
+        begin = np.empty_like(seg)
+        end = np.empty_like(seg)
+        number = np.empty_like(seg)
+        article = np.empty_like(seg)
+        para_number = np.empty_like(seg)
+        offset = np.empty_like(seg)
+        length = np.empty_like(seg)
+        for index, where in self._per_segment(ids, self._starts):
             segment = self._segments[index]
             arrays = segment.arrays
-            local = ids[mask] - segment.first_sentence
+            local = ids[where] - segment.first_sentence
             paras = arrays["passage_para"][arrays["sentence_passage"][local]]
-            para[mask] = paras
-            begin[mask] = arrays["sentence_start"][local]
-            end[mask] = arrays["sentence_end"][local]
-            number[mask] = arrays["sentence_number"][local]
-            article[mask] = arrays["para_article"][paras]
-            para_number[mask] = arrays["para_number"][paras]
-            offset[mask] = arrays["para_offset"][paras]
-            length[mask] = arrays["para_length"][paras]
+            seg[where] = index
+            para[where] = paras
+            begin[where] = arrays["sentence_start"][local]
+            end[where] = arrays["sentence_end"][local]
+            number[where] = arrays["sentence_number"][local]
+            article[where] = arrays["para_article"][paras]
+            para_number[where] = arrays["para_number"][paras]
+            offset[where] = arrays["para_offset"][paras]
+            length[where] = arrays["para_length"][paras]
         return tuple(
             column.tolist()
             for column in (seg, para, begin, end, number, article, para_number, offset, length)
@@ -612,13 +624,11 @@ class Engine:
 
     def _passages_of(self, ids: np.ndarray) -> np.ndarray:
         """Global passage id of each global sentence id (vectorised :meth:`_passage_of`)."""
-        seg = np.searchsorted(self._starts, ids, side="right") - 1
         out = np.empty(ids.shape[0], dtype=np.int64)
-        for index in np.unique(seg).tolist():
-            mask = seg == index
+        for index, where in self._per_segment(ids, self._starts):
             segment = self._segments[index]
-            local = ids[mask] - segment.first_sentence
-            out[mask] = segment.first_passage + segment.arrays["sentence_passage"][local]
+            local = ids[where] - segment.first_sentence
+            out[where] = segment.first_passage + segment.arrays["sentence_passage"][local]
         return out
 
     def _sentences_in(self, passages: np.ndarray) -> np.ndarray:
@@ -628,15 +638,13 @@ class Engine:
     def _sentence_ranges(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(first global sentence id, number of sentences) of each global passage id."""
         passages = np.asarray(passages, dtype=np.int64)
-        seg = np.searchsorted(self._passage_starts, passages, side="right") - 1
         first = np.empty(passages.shape[0], dtype=np.int64)
         count = np.empty_like(first)
-        for index in np.unique(seg).tolist():
-            mask = seg == index
+        for index, where in self._per_segment(passages, self._passage_starts):
             segment = self._segments[index]
-            local = passages[mask] - segment.first_passage
-            first[mask] = segment.first_sentence + segment.arrays["passage_first_sentence"][local]
-            count[mask] = segment.arrays["passage_sentences"][local]
+            local = passages[where] - segment.first_passage
+            first[where] = segment.first_sentence + segment.arrays["passage_first_sentence"][local]
+            count[where] = segment.arrays["passage_sentences"][local]
         return first, count
 
     def _rerank(self, question: str, terms: list[str], ranked: list[Answer]) -> list[Answer]:
