@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence, Set
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
+
+from index.text import tokenize
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -68,32 +70,167 @@ _DIGITS = re.compile(r"(?<![\w-])\d[\d.,]*\w*")
 _CAPITAL = re.compile(r"\b[A-Z][\w'’-]*|\b\w*\d[\w-]*")
 
 
+# Fast paths. Python's ``re`` tries every alternative of a long IGNORECASE alternation at
+# every word start, which made the patterns above and below cost 5-35 µs per sentence.
+# Each pattern P keeps its definition; a cheap case-sensitive *locator* run over the
+# lower-cased sentence lists the positions where P could start, and P itself decides there
+# with ``P.match(sentence, at)``. Why the results are identical:
+#   1. ``P.finditer`` tries positions left to right and, at each, does what ``P.match``
+#      does there (``\b`` and look-behinds see the text before the position); after a
+#      match it goes on from its end (no pattern here can match the empty string). So
+#      visiting, in order, any superset of the positions where ``P.match`` succeeds,
+#      skipping those inside the last match, yields the same matches; ``P.search`` is
+#      the first of them.
+#   2. Each locator matches exactly one character at every position where P can start:
+#      ``\b`` (or P's own leading class) and then the first character of one of P's
+#      alternatives, with a look-ahead on the next few (lower-case, no IGNORECASE), so
+#      ``finditer`` visits every such position.
+#   3. Lower-casing keeps positions and turns IGNORECASE matching into plain matching:
+#      outside the four characters of ``_FOLD_TRAPS`` (İ ı ſ K, which ``re`` matches to
+#      i, i, s, k), every character has a one-character ``lower()``, an ASCII letter
+#      matches x under IGNORECASE exactly when its lower case is x, and ``\w``, ``\d``,
+#      ``\s`` and every other literal used keep their verdict under ``lower()``
+#      (checked over all code points by tests/index/test_evidence_fast.py). Sentences
+#      holding a trap character take the plain ``finditer``/``search`` path.
+_FOLD_TRAPS = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _lowered(text: str) -> str | None:
+    """``text.lower()`` when locators may read it (see above), else None."""
+    if not text.isascii() and _FOLD_TRAPS.search(text):
+        return None
+    return text.lower()
+
+
+def _starts(*beginnings: str, lead: str = r"\b(?:\d|") -> re.Pattern[str]:
+    """A locator: ``lead``, then the first character of one of the (lower-case)
+    ``beginnings``, with the rest of it as a look-ahead; it consumes one character."""
+    rests: dict[str, list[str]] = {}
+    for word in beginnings:
+        rests.setdefault(word[0], []).append(word[1:])
+    parts = [
+        re.escape(first) + (f"(?={'|'.join(rest)})" if all(rest) else "")
+        for first, rest in rests.items()
+    ]
+    return re.compile(lead + "|".join(parts) + ")")
+
+
+def _matches(
+    pattern: re.Pattern[str], starts: re.Pattern[str], text: str, low: str | None
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, trying only where ``starts`` matches ``low``."""
+    if low is None:
+        yield from pattern.finditer(text)
+        return
+    end = 0
+    for start in starts.finditer(low):
+        at = start.start()
+        if at >= end and (found := pattern.match(text, at)):
+            yield found
+            end = found.end()
+
+
+def _found(pattern: re.Pattern[str], starts: re.Pattern[str], text: str) -> bool:
+    """``bool(pattern.search(text))``, trying only where ``starts`` matches."""
+    low = _lowered(text)
+    if low is None:
+        return bool(pattern.search(text))
+    return any(pattern.match(text, start.start()) for start in starts.finditer(low))
+
+
+# A quicker first test for the number and date kinds. A match of _NUMBER_TOKEN, _DATE or
+# _DIGITS holds a digit, or is (starts with, for "last week" and "o'clock") a whole word:
+# a maximal run of word characters, between \b and \b, from the sets below. For a sentence
+# that fits in Latin-1 (no trap character there; its only \d are 0-9), one bytes.translate
+# maps word characters to themselves (ASCII letters lower-cased), digits to "0" and the rest
+# to spaces; no "0" and no listed word among its split() means no match at all.
+_FOLD_BYTES = bytes(
+    0x30
+    if re.fullmatch(r"\d", chr(b))
+    else ord(chr(b).lower() if chr(b).isascii() else chr(b))
+    if re.fullmatch(r"\w", chr(b))
+    else 0x20
+    for b in range(256)
+)
+_NUMBER_WORDS = frozenset(
+    b"one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+    b"hundred thousand million billion trillion dozen half quarter double twice triple single "
+    b"once several dozens hundreds thousands millions billions".split()
+)
+_DATE_WORDS = frozenset(
+    w + s
+    for w in f"{_MONTHS}|{_DAYS}".encode().split(b"|")
+    + b"today yesterday tomorrow ago century decade season spring summer autumn winter week "
+    b"month year".split()
+    for s in (b"", b"s")
+) | {b"last", b"next", b"o"}
+
+
+def _may_hold(sentence: str, words: frozenset[bytes]) -> bool:
+    """False only when ``sentence`` has no digit and no word in ``words`` (see above)."""
+    try:
+        folded = sentence.encode("latin-1").translate(_FOLD_BYTES)
+    except UnicodeEncodeError:
+        return True
+    return b"0" in folded or not words.isdisjoint(folded.split())
+
+
+# Where _DATE (a digit, or the first letters of a word alternative), _NUMBER_TOKEN and
+# _DIGITS (a digit not after a word character or "-") can start.
+_DATE_AT = _starts(
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "mon", "tue", "wed", "thu", "fri", "sat", "sun", "tod", "yes", "tom", "las", "nex",
+    "ago", "cen", "sea", "spr", "sum", "aut", "win", "o'c", "wee", "yea",
+)  # fmt: skip
+_FIGURE_AT = re.compile(r"\d(?<![\w-].)")  # before the digit: nothing, or not [\w-]
+_NUMBER_AT = _starts(
+    "one", "two", "thr", "fou", "fiv", "six", "sev", "eig", "nin", "ten", "ele", "twe",
+    "thi", "for", "fif", "hun", "tho", "mil", "bil", "tri", "doz", "hal", "qua", "dou",
+    "twi", "sin", "onc",
+)  # fmt: skip
+
+
 def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
     """Whether the sentence brings something of the asked-for kind the question lacks.
 
     A sentence that only restates the question ("The type of missiles has not been
     confirmed") names nothing new; the answer does ("... the KN-23 and KN-24").
     """
-    from index.text import tokenize
+
+    def new(match: re.Match[str]) -> bool:
+        return not (set(tokenize(match.group(0))) <= question_terms)
 
     if kind == "number":
-        return any(
-            not (set(tokenize(m.group(0))) <= question_terms)
-            for m in _NUMBER_TOKEN.finditer(sentence)
+        # Figures first: every _DIGITS match is a _NUMBER_TOKEN match (its first
+        # alternative, which no number-word match can cover: those hold no digit), and
+        # "is any new" does not depend on the order.
+        if not _may_hold(sentence, _NUMBER_WORDS):
+            return False
+        return any(map(new, _figures(sentence))) or any(
+            map(new, _matches(_NUMBER_TOKEN, _NUMBER_AT, sentence, _lowered(sentence)))
         )
     if kind == "date":
         # a new date word, or a new figure ("the 10th century", "in 1521", "for 380 years")
-        return any(
-            not (set(tokenize(m.group(0))) <= question_terms)
-            for pattern in (_DATE, _DIGITS)
-            for m in pattern.finditer(sentence)
+        if not _may_hold(sentence, _DATE_WORDS):
+            return False
+        return any(map(new, _figures(sentence))) or any(
+            map(new, _matches(_DATE, _DATE_AT, sentence, _lowered(sentence)))
         )
     if kind == "name":
         body = sentence.split(" ", 1)[1] if " " in sentence else ""
-        return any(
-            not (set(tokenize(m.group(0))) <= question_terms) for m in _CAPITAL.finditer(body)
-        )
+        return any(map(new, _CAPITAL.finditer(body)))
     return True
+
+
+def _figures(sentence: str) -> Iterator[re.Match[str]]:
+    """``_DIGITS.finditer(sentence)``, trying only where _FIGURE_AT (the same condition,
+    written so that ``re`` skips quickly to the next digit) says a figure starts."""
+    end = 0
+    for start in _FIGURE_AT.finditer(sentence):
+        at = start.start()
+        if at >= end and (found := _DIGITS.match(sentence, at)):
+            yield found
+            end = found.end()
 
 
 _NUM = r"(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|a|an)"
@@ -119,6 +256,31 @@ _UNIT_ANSWERS = {
     "share": re.compile(
         r"\d\s?%|\bper ?cent\b|\bpercent\b|\b(?:half|third|quarter)\b", re.IGNORECASE
     ),
+}
+
+
+def _quantity_starts(follow: str, lead: str = "") -> re.Pattern[str]:
+    """A locator for ``\b{_NUM}`` (a figure, a number word up to ten, "a" or "an") when
+    ``follow`` (the start of what the pattern needs next) comes right after it."""
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return _starts(
+        *(word + follow for word in (*words, "an?")),
+        lead=rf"{lead}\b(?:\d(?=[\d.,]*{follow})|",
+    )
+
+
+_UNIT_AT = {  # where each _UNIT_ANSWERS pattern can start (see _starts): after the number
+    # come \s? and the first letters of a _SCALE word or of a unit (m, bn, mi(llion), ...)
+    "money": _quantity_starts(
+        r"\s?(?:[mkp]|b[ni]|t[rh]|hu|eu|do|y[eu]|r[uo]|fr|ce)", lead=r"[£$€¥](?=\s?\d)|"
+    ),
+    "length": _quantity_starts(r"\s?(?:[mk]|b[ni]|t[rh]|hu|c[me]|f[teo]|in|ya)"),
+    "age": _starts(
+        *(word + r"\s\d" for word in ("aged", "age of", "was", "is", "at")),
+        lead=r"\b(?:\d(?=\d{0,2}[- ]year)|",
+    ),
+    "duration": _quantity_starts(r"\s?(?:se|mi|ho|da|we|mo|ye|de)"),
+    "share": _starts("per", "half", "third", "quarter", lead=r"\d(?=\s?%)|\b(?:"),
 }
 _UNIT_QUESTIONS = (
     (
@@ -159,7 +321,7 @@ def expected_unit(question: str) -> str | None:
 
 def has_unit(sentence: str, unit: str) -> bool:
     """Whether ``sentence`` holds a quantity in ``unit`` (see :func:`expected_unit`)."""
-    return bool(_UNIT_ANSWERS[unit].search(sentence))
+    return _found(_UNIT_ANSWERS[unit], _UNIT_AT[unit], sentence)
 
 
 _WHY_Q = re.compile(r"^\W*(?:why\b|what (?:is|was|are|were) the (?:reason|cause|purpose|aim)s?\b)")
@@ -171,6 +333,10 @@ _REASON = re.compile(
     re.IGNORECASE,
 )
 _PURPOSE = re.compile(r"\bto ([a-z]+)\b")
+_REASON_AT = _starts(
+    "bec", "due", "owi", "tha", "as ", "in ", "so ", "aim", "rea", "cau", "led", "lea",
+    "res", "str", "des", "int", "mea", lead=r"\b(?:",
+)  # fmt: skip
 
 
 def asks_reason(question: str) -> bool:
@@ -181,14 +347,17 @@ def asks_reason(question: str) -> bool:
 def gives_reason(sentence: str, question_terms: Set[str]) -> bool:
     """Whether the sentence states a cause or purpose: a causal phrase, or "to" + a verb the
     question does not already use ("... to compensate for ...", not "... to acquire ...")."""
-    from index.text import tokenize
-
-    if _REASON.search(sentence):
+    if _found(_REASON, _REASON_AT, sentence):
         return True
-    for match in _PURPOSE.finditer(sentence):
-        terms = set(tokenize(match.group(1)))
-        if terms and not terms <= question_terms:
-            return True
+    at = sentence.find("to ")  # every _PURPOSE match starts with "to "
+    end = 0
+    while at >= 0:
+        if at >= end and (match := _PURPOSE.match(sentence, at)):
+            terms = set(tokenize(match.group(1)))
+            if terms and not terms <= question_terms:
+                return True
+            end = match.end()
+        at = sentence.find("to ", at + 1)
     return False
 
 
