@@ -86,13 +86,13 @@ _CAPITAL = re.compile(r"\b[A-Z][\w'’-]*|\b\w*\d[\w-]*")
 #      alternatives, with a look-ahead on the next few (lower-case, no IGNORECASE), so
 #      ``finditer`` visits every such position.
 #   3. Lower-casing keeps positions and turns IGNORECASE matching into plain matching:
-#      outside the four characters of ``_FOLD_TRAPS`` (İ ı ſ K, which ``re`` matches to
-#      i, i, s, k), every character has a one-character ``lower()``, an ASCII letter
-#      matches x under IGNORECASE exactly when its lower case is x, and ``\w``, ``\d``,
-#      ``\s`` and every other literal used keep their verdict under ``lower()``
+#      outside the three characters of ``_FOLD_TRAPS`` (İ ı ſ, which ``re`` matches to i,
+#      i and s but whose ``lower()`` is not that letter), every character has a
+#      one-character ``lower()``, whatever matches an ASCII literal x under IGNORECASE
+#      lower-cases to x, and ``\w``, ``\d``, ``\s`` keep their verdict under ``lower()``
 #      (checked over all code points by tests/index/test_evidence_fast.py). Sentences
 #      holding a trap character take the plain ``finditer``/``search`` path.
-_FOLD_TRAPS = re.compile("[\u0130\u0131\u017f\u212a]")
+_FOLD_TRAPS = re.compile("[\u0130\u0131\u017f]")
 
 
 def _lowered(text: str) -> str | None:
