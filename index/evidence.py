@@ -166,13 +166,18 @@ _DATE_WORDS = frozenset(
 ) | {b"last", b"next", b"o"}
 
 
-def _may_hold(sentence: str, words: frozenset[bytes]) -> bool:
-    """False only when ``sentence`` has no digit and no word in ``words`` (see above)."""
+def _fold(sentence: str) -> bytes | None:
+    """The sentence through _FOLD_BYTES (one byte per character), or None past Latin-1."""
     try:
-        folded = sentence.encode("latin-1").translate(_FOLD_BYTES)
+        return sentence.encode("latin-1").translate(_FOLD_BYTES)
     except UnicodeEncodeError:
-        return True
-    return b"0" in folded or not words.isdisjoint(folded.split())
+        return None
+
+
+def _may_hold(folded: bytes | None, words: frozenset[bytes], *, digits: bool = True) -> bool:
+    """False only when the :func:`_fold`-ed sentence has no word in ``words`` and (with
+    ``digits``) no digit (see above)."""
+    return folded is None or (digits and b"0" in folded) or not words.isdisjoint(folded.split())
 
 
 # Where _DATE (a digit, or the first letters of a word alternative), _NUMBER_TOKEN and
@@ -204,16 +209,18 @@ def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
         # Figures first: every _DIGITS match is a _NUMBER_TOKEN match (its first
         # alternative, which no number-word match can cover: those hold no digit), and
         # "is any new" does not depend on the order.
-        if not _may_hold(sentence, _NUMBER_WORDS):
+        folded = _fold(sentence)
+        if not _may_hold(folded, _NUMBER_WORDS):
             return False
-        return any(map(new, _figures(sentence))) or any(
+        return any(map(new, _figures(sentence, folded))) or any(
             map(new, _matches(_NUMBER_TOKEN, _NUMBER_AT, sentence, _lowered(sentence)))
         )
     if kind == "date":
         # a new date word, or a new figure ("the 10th century", "in 1521", "for 380 years")
-        if not _may_hold(sentence, _DATE_WORDS):
+        folded = _fold(sentence)
+        if not _may_hold(folded, _DATE_WORDS):
             return False
-        return any(map(new, _figures(sentence))) or any(
+        return any(map(new, _figures(sentence, folded))) or any(
             map(new, _matches(_DATE, _DATE_AT, sentence, _lowered(sentence)))
         )
     if kind == "name":
@@ -222,15 +229,23 @@ def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
     return True
 
 
-def _figures(sentence: str) -> Iterator[re.Match[str]]:
-    """``_DIGITS.finditer(sentence)``, trying only where _FIGURE_AT (the same condition,
-    written so that ``re`` skips quickly to the next digit) says a figure starts."""
+def _figures(sentence: str, folded: bytes | None) -> Iterator[re.Match[str]]:
+    """``_DIGITS.finditer(sentence)``, trying only at digits: the "0"s of ``folded`` (see
+    :func:`_fold`), else where _FIGURE_AT (_DIGITS's own start condition) matches."""
     end = 0
-    for start in _FIGURE_AT.finditer(sentence):
-        at = start.start()
-        if at >= end and (found := _DIGITS.match(sentence, at)):
+    if folded is None:
+        for start in _FIGURE_AT.finditer(sentence):
+            at = start.start()
+            if at >= end and (found := _DIGITS.match(sentence, at)):
+                yield found
+                end = found.end()
+        return
+    at = folded.find(b"0")
+    while at >= 0:
+        if found := _DIGITS.match(sentence, at):
             yield found
             end = found.end()
+        at = folded.find(b"0", max(at + 1, end))
 
 
 _NUM = r"(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|a|an)"
@@ -282,6 +297,12 @@ _UNIT_AT = {  # where each _UNIT_ANSWERS pattern can start (see _starts): after 
     "duration": _quantity_starts(r"\s?(?:se|mi|ho|da|we|mo|ye|de)"),
     "share": _starts("per", "half", "third", "quarter", lead=r"\d(?=\s?%)|\b(?:"),
 }
+# Units whose every match holds a digit or one of these whole words (see _may_hold): an
+# age has a figure; a share a figure before "%", or "per(cent)", "half", "third", "quarter".
+_UNIT_WORDS = {
+    "age": frozenset[bytes](),
+    "share": frozenset(b"per percent half third quarter".split()),
+}
 _UNIT_QUESTIONS = (
     (
         "money",
@@ -321,6 +342,9 @@ def expected_unit(question: str) -> str | None:
 
 def has_unit(sentence: str, unit: str) -> bool:
     """Whether ``sentence`` holds a quantity in ``unit`` (see :func:`expected_unit`)."""
+    words = _UNIT_WORDS.get(unit)
+    if words is not None and not _may_hold(_fold(sentence), words):
+        return False
     return _found(_UNIT_ANSWERS[unit], _UNIT_AT[unit], sentence)
 
 
@@ -333,6 +357,12 @@ _REASON = re.compile(
     re.IGNORECASE,
 )
 _PURPOSE = re.compile(r"\bto ([a-z]+)\b")
+# Every _REASON match holds one of these as a whole word (see _may_hold).
+_REASON_WORDS = frozenset(
+    b"because due owing thanks result results resulted order so effort attempt bid move aim "
+    b"aims aimed reason reasons cause caused led lead leads strategy designed intended "
+    b"response meant".split()
+)
 _REASON_AT = _starts(
     "bec", "due", "owi", "tha", "as ", "in ", "so ", "aim", "rea", "cau", "led", "lea",
     "res", "str", "des", "int", "mea", lead=r"\b(?:",
@@ -347,7 +377,9 @@ def asks_reason(question: str) -> bool:
 def gives_reason(sentence: str, question_terms: Set[str]) -> bool:
     """Whether the sentence states a cause or purpose: a causal phrase, or "to" + a verb the
     question does not already use ("... to compensate for ...", not "... to acquire ...")."""
-    if _found(_REASON, _REASON_AT, sentence):
+    if _may_hold(_fold(sentence), _REASON_WORDS, digits=False) and _found(
+        _REASON, _REASON_AT, sentence
+    ):
         return True
     at = sentence.find("to ")  # every _PURPOSE match starts with "to "
     end = 0

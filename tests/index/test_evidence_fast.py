@@ -202,12 +202,24 @@ def test_figure_locator_is_exactly_where_digits_start() -> None:
         assert found == _starts_of(ev._DIGITS, sentence), sentence
 
 
+def test_figures_are_the_digits_matches() -> None:
+    for sentence in ["5", "-5", "a5", "1,2.3-4 5", "٣ and ²", "7é8", *_fuzz(3000, seed=10)]:
+        expected = [m.span() for m in ev._DIGITS.finditer(sentence)]
+        assert [m.span() for m in ev._figures(sentence, ev._fold(sentence))] == expected
+        assert [m.span() for m in ev._figures(sentence, None)] == expected
+
+
 def test_first_test_passes_whenever_a_pattern_matches() -> None:
     for sentence in _fuzz(20_000, seed=9):
         if ev._NUMBER_TOKEN.search(sentence):
-            assert ev._may_hold(sentence, ev._NUMBER_WORDS), sentence
+            assert ev._may_hold(ev._fold(sentence), ev._NUMBER_WORDS), sentence
         if ev._DATE.search(sentence) or ev._DIGITS.search(sentence):
-            assert ev._may_hold(sentence, ev._DATE_WORDS), sentence
+            assert ev._may_hold(ev._fold(sentence), ev._DATE_WORDS), sentence
+        if ev._REASON.search(sentence):
+            assert ev._may_hold(ev._fold(sentence), ev._REASON_WORDS, digits=False), sentence
+        for unit, words in ev._UNIT_WORDS.items():
+            if ev._UNIT_ANSWERS[unit].search(sentence):
+                assert ev._may_hold(ev._fold(sentence), words), (sentence, unit)
 
 
 @pytest.mark.parametrize("corpus", ["bbc", "squad-dev-a"])
