@@ -297,12 +297,47 @@ _UNIT_AT = {  # where each _UNIT_ANSWERS pattern can start (see _starts): after 
     "duration": _quantity_starts(r"\s?(?:se|mi|ho|da|we|mo|ye|de)"),
     "share": _starts("per", "half", "third", "quarter", lead=r"\d(?=\s?%)|\b(?:"),
 }
+
+
+def _glued(units: str, scales: str = "") -> frozenset[bytes]:
+    """The words that can end a _NUM[_SCALE]\\s?unit match with no digit: the unit, maybe
+    glued to a number word and a scale word before it (each \\s? may be empty)."""
+    numbers = [b"", *b"one two three four five six seven eight nine ten a an".split()]
+    return frozenset(
+        n + s + u
+        for n in numbers
+        for s in [b"", *scales.encode().split()]
+        for u in units.encode().split()
+    )
+
+
 # Units whose every match holds a digit or one of these whole words (see _may_hold): an
-# age has a figure; a share a figure before "%", or "per(cent)", "half", "third", "quarter".
+# age has a figure; a share a figure before "%", or "per(cent)", "half", "third", "quarter";
+# the others, when their number is a word, end with a word of _glued.
+_SCALES = "m bn k million billion trillion thousand hundred"
 _UNIT_WORDS = {
+    "money": _glued(
+        "euro euros dollar dollars pound pounds yen yuan rupee rupees franc francs rouble "
+        "roubles ruble rubles cent cents pence p",
+        _SCALES,
+    ),
+    "length": _glued(
+        "km kilometer kilometers kilometre kilometres mile miles m metre metres meter meters "
+        "cm centimeter centimeters centimetre centimetres mm ft feet foot inch inches yard yards",
+        _SCALES,
+    ),
     "age": frozenset[bytes](),
+    "duration": _glued(
+        "second seconds minute minutes hour hours day days week weeks month months year years "
+        "decade decades"
+    ),
     "share": frozenset(b"per percent half third quarter".split()),
 }
+# How far before a figure (a digit after a non-word character) a match of each pattern
+# starts when no word of _UNIT_WORDS is there: at the figure ("5 km", "20 years", "25-year-
+# old"), at a currency sign before it, or at "aged ", "age of ", "was ", "is ", "at " (a
+# share is then "5%" or "5 %": one or two characters before the "%").
+_UNIT_BACK = {"money": (0, 1, 2), "length": (0,), "duration": (0,), "age": (0, 5, 7, 4, 3)}
 _UNIT_QUESTIONS = (
     (
         "money",
@@ -342,10 +377,35 @@ def expected_unit(question: str) -> str | None:
 
 def has_unit(sentence: str, unit: str) -> bool:
     """Whether ``sentence`` holds a quantity in ``unit`` (see :func:`expected_unit`)."""
-    words = _UNIT_WORDS.get(unit)
-    if words is not None and not _may_hold(_fold(sentence), words):
-        return False
-    return _found(_UNIT_ANSWERS[unit], _UNIT_AT[unit], sentence)
+    pattern = _UNIT_ANSWERS[unit]
+    folded = _fold(sentence)
+    words = _UNIT_WORDS[unit]
+    if folded is None or (words and not words.isdisjoint(folded.split())):
+        return _found(pattern, _UNIT_AT[unit], sentence)
+    # Without those words every match is anchored at a figure (see _UNIT_BACK); none
+    # when the sentence has no digit.
+    if unit == "share":
+        starts = [at - back for at in _found_all(sentence, "%") for back in (1, 2)]
+    else:
+        starts = [at - back for at in _figure_starts(folded) for back in _UNIT_BACK[unit]]
+    return any(at >= 0 and pattern.match(sentence, at) for at in starts)
+
+
+def _found_all(text: str, part: str) -> Iterator[int]:
+    """Where ``part`` occurs in ``text``."""
+    at = text.find(part)
+    while at >= 0:
+        yield at
+        at = text.find(part, at + 1)
+
+
+def _figure_starts(folded: bytes) -> Iterator[int]:
+    """Where a digit follows a non-word character, or starts the :func:`_fold`-ed text."""
+    at = folded.find(b"0")
+    while at >= 0:
+        if at == 0 or folded[at - 1] == 0x20:
+            yield at
+        at = folded.find(b"0", at + 1)
 
 
 _WHY_Q = re.compile(r"^\W*(?:why\b|what (?:is|was|are|were) the (?:reason|cause|purpose|aim)s?\b)")

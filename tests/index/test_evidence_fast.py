@@ -110,6 +110,9 @@ def _fuzz(count: int, seed: int) -> Iterator[str]:
         *("so that", "so as to", "in a bid", "in an effort to", "as a result", "due to"),
         *("aims at", "caused by", "results in", "in response to", "last month", "next week"),
         *("age of", "years old", "year-old", "per cent", "a million", "an m"),
+        *("tenpence", "twop", "amillion", "threekm", "anhour", "amp", "abneuros", "aft"),
+        *("is 7", "at 45", "was 30", "aged 8", "age of 9", "5 %", "£ 3", "$5", "7-year-old"),
+        *("ten days", "a pound", "one mile", "a week", "an hour", "two euros", "half"),
     ]
     other = (
         "1", "7", "19", "1999", "2024", "2000", "10am", "7.30", "12PM", "3pm", "1,234", "3.5",
@@ -220,6 +223,37 @@ def test_first_test_passes_whenever_a_pattern_matches() -> None:
         for unit, words in ev._UNIT_WORDS.items():
             if ev._UNIT_ANSWERS[unit].search(sentence):
                 assert ev._may_hold(ev._fold(sentence), words), (sentence, unit)
+
+
+UNIT_SPELLINGS = {  # every spelling the _UNIT_ANSWERS patterns accept, typed out
+    "money": "euro euros dollar dollars pound pounds yen yuan rupee rupees franc francs "
+    "rouble roubles ruble rubles cent cents pence p m bn",
+    "length": "km kilometer kilometers kilometre kilometres mile miles m metre metres meter "
+    "meters cm centimeter centimeters centimetre centimetres mm ft feet foot inch inches yard "
+    "yards",
+    "duration": "second seconds minute minutes hour hours day days week weeks month months "
+    "year years decade decades",
+}
+
+
+@pytest.mark.parametrize("unit", ["money", "length", "duration"])
+def test_every_number_scale_and_unit_spelling_agrees(unit: str) -> None:
+    """Each number word (or figure), scale word and unit, glued or spaced, in a sentence."""
+    units = UNIT_SPELLINGS[unit].split()
+    numbers = ["", "5", "1,5", *"one two three four five six seven eight nine ten a an".split()]
+    scales = ["", *ev._SCALES.split()] if unit != "duration" else [""]
+    count = 0
+    for number in numbers:
+        for scale in scales:
+            for name in units:
+                for gap1 in ("", " "):
+                    for gap2 in ("", " "):
+                        phrase = f"{number}{gap1}{scale}{gap2}{name}"
+                        for sentence in (phrase, f"It was {phrase.title()}.", f"x{phrase}s"):
+                            got = ev.has_unit(sentence, unit)
+                            assert got == ref.has_unit(sentence, unit), sentence
+                            count += 1
+    assert count > 1000
 
 
 @pytest.mark.parametrize("corpus", ["bbc", "squad-dev-a"])
