@@ -74,12 +74,48 @@ def _time(
     return best[0] / len(pairs) * 1e6, best[1] / len(pairs) * 1e6
 
 
+def _compare_all(ref: ModuleType, sentences: list[str], terms: list[frozenset[str]]) -> int:
+    """Count comparisons and differences of old and new over every sentence."""
+    count = differences = 0
+    start = time.perf_counter()
+    for i, sentence in enumerate(sentences):
+        term_sets = (frozenset(), terms[i % len(terms)], terms[(7 * i + 3) % len(terms)])
+        checks = [
+            (ref.novel_of_type(sentence, kind, t), evidence.novel_of_type(sentence, kind, t))
+            for kind in ("number", "date", "name", "any")
+            for t in term_sets
+        ]
+        checks += [
+            (ref.has_unit(sentence, unit), evidence.has_unit(sentence, unit))
+            for unit in evidence._UNIT_ANSWERS
+        ]
+        checks += [
+            (ref.gives_reason(sentence, t), evidence.gives_reason(sentence, t))
+            for t in term_sets[:2]
+        ]
+        for old, new in checks:
+            count += 1
+            if bool(old) != new:
+                differences += 1
+                print(f"DIFFERENT: {sentence!r}")
+    seconds = time.perf_counter() - start
+    print(f"{len(sentences)} sentences, {count} comparisons, {differences} differences "
+          f"({seconds:.0f} s)")  # fmt: skip
+    return 1 if differences else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folders", nargs="*", type=Path)
     parser.add_argument("--questions", type=Path, default=SHARED / "questions/bbc_dev.jsonl")
     parser.add_argument("--sample", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--compare-all",
+        action="store_true",
+        help="instead of timing, compare old and new on every sentence (every kind with "
+        "three question term sets, every unit, gives_reason with two) and count differences",
+    )
     args = parser.parse_args(argv)
     folders = args.folders or [SHARED / "corpora/bbc", SHARED / "corpora/squad-dev-a"]
     sentences = _sentences(folders)
@@ -91,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs = [(s, terms[i % len(terms)]) for i, s in enumerate(sample)]
     digit = [(s, t) for s, t in pairs if re.search(r"\d", s)]
     ref = _reference()
+    if args.compare_all:
+        return _compare_all(ref, sentences, terms)
     print(
         f"{len(sentences)} sentences, {len(pairs)} sampled ({len(digit)} with a digit, "
         f"mean {sum(len(s) for s, _ in pairs) / len(pairs):.0f} chars), "

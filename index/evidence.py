@@ -206,9 +206,10 @@ def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
         return not (set(tokenize(match.group(0))) <= question_terms)
 
     if kind == "number":
-        # Figures first: every _DIGITS match is a _NUMBER_TOKEN match (its first
-        # alternative, which no number-word match can cover: those hold no digit), and
-        # "is any new" does not depend on the order.
+        # Figures first, as "is any new" does not depend on the order: every match of
+        # _DIGITS.finditer is one of _NUMBER_TOKEN.finditer, whose first alternative is
+        # _DIGITS, tried first at each position, while its number-word matches hold no
+        # digit, so they never cover where a _DIGITS match starts.
         folded = _fold(sentence)
         if not _may_hold(folded, _NUMBER_WORDS):
             return False
@@ -275,8 +276,8 @@ _UNIT_ANSWERS = {
 
 
 def _quantity_starts(follow: str, lead: str = "") -> re.Pattern[str]:
-    """A locator for ``\b{_NUM}`` (a figure, a number word up to ten, "a" or "an") when
-    ``follow`` (the start of what the pattern needs next) comes right after it."""
+    """A locator for _NUM at a word start (a figure, a number word up to ten, "a" or "an")
+    when ``follow`` (the start of what the pattern needs next) comes right after it."""
     words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
     return _starts(
         *(word + follow for word in (*words, "an?")),

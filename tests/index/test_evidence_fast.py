@@ -210,6 +210,8 @@ def test_figures_are_the_digits_matches() -> None:
         expected = [m.span() for m in ev._DIGITS.finditer(sentence)]
         assert [m.span() for m in ev._figures(sentence, ev._fold(sentence))] == expected
         assert [m.span() for m in ev._figures(sentence, None)] == expected
+        # what lets novel_of_type("number") look at figures first
+        assert set(expected) <= {m.span() for m in ev._NUMBER_TOKEN.finditer(sentence)}
 
 
 def test_first_test_passes_whenever_a_pattern_matches() -> None:
