@@ -1,6 +1,7 @@
 """Time the answer-type checks of the rerank and decline rule, before and after locators.
 
     python -m bench.cues [ARTICLES_DIR ...] [--questions Q.jsonl] [--sample 3000]
+        [--repeat 5] [--curly] [--compare-all]
 
 Reads sentences (headlines and split paragraphs) from the folders (default ../shared's
 BBC and SQuAD corpora), samples ``--sample`` of them (seeded), pairs each with the terms
@@ -52,6 +53,12 @@ def _sentences(folders: Sequence[Path]) -> list[str]:
             out.append(article.title)
             out += [s for p in article.paragraphs for s in split_sentences(p)]
     return out
+
+
+def _curly(sentence: str) -> str:
+    """The sentence with typographic quotes, as many web articles have them."""
+    parts = sentence.replace("'", "’").split('"')
+    return "".join(p + ("“" if i % 2 == 0 else "”") for i, p in enumerate(parts[:-1])) + (parts[-1])
 
 
 def _time(
@@ -111,6 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
+        "--curly",
+        action="store_true",
+        help="web-style text: turn ' into ’ and \" into “ ” (sentences past Latin-1)",
+    )
+    parser.add_argument(
         "--compare-all",
         action="store_true",
         help="instead of timing, compare old and new on every sentence (every kind with "
@@ -119,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folders = args.folders or [SHARED / "corpora/bbc", SHARED / "corpora/squad-dev-a"]
     sentences = _sentences(folders)
+    if args.curly:
+        sentences = [_curly(s) for s in sentences]
     rng = random.Random(7)
     sample = rng.sample(sentences, min(args.sample, len(sentences)))
     with args.questions.open(encoding="utf-8") as lines:

@@ -140,10 +140,14 @@ def _found(pattern: re.Pattern[str], starts: re.Pattern[str], text: str) -> bool
 
 # A quicker first test for the number and date kinds. A match of _NUMBER_TOKEN, _DATE or
 # _DIGITS holds a digit, or is (starts with, for "last week" and "o'clock") a whole word:
-# a maximal run of word characters, between \b and \b, from the sets below. For a sentence
-# that fits in Latin-1 (no trap character there; its only \d are 0-9), one bytes.translate
-# maps word characters to themselves (ASCII letters lower-cased), digits to "0" and the rest
-# to spaces; no "0" and no listed word among its split() means no match at all.
+# a maximal run of word characters, between \b and \b, from the sets below. :func:`_fold`
+# maps each character to one byte: Latin-1 word characters to themselves (ASCII letters
+# lower-cased), digits to "0", everything else to a space. Outside Latin-1 only four
+# characters match an ASCII letter under IGNORECASE (İ ı ſ K) and only digits beyond 0-9
+# are \d; a sentence holding one of those (_UNFOLDABLE) is not folded. So every listed
+# word of a match is a word of the folded sentence's split(), every digit is a "0", and a
+# digit after a non-word character follows a space: no "0" and no listed word among its
+# words means no match at all.
 _FOLD_BYTES = bytes(
     0x30
     if re.fullmatch(r"\d", chr(b))
@@ -166,12 +170,27 @@ _DATE_WORDS = frozenset(
 ) | {b"last", b"next", b"o"}
 
 
+_UNFOLDABLE = re.compile("[\u0130\u0131\u017f\u212a]|[^\\D\x00-\xff]")
+_LETTER_LIKE = frozenset("\u0130\u0131\u017f\u212a")
+
+
 def _fold(sentence: str) -> bytes | None:
-    """The sentence through _FOLD_BYTES (one byte per character), or None past Latin-1."""
-    try:
-        return sentence.encode("latin-1").translate(_FOLD_BYTES)
-    except UnicodeEncodeError:
-        return None
+    """The sentence through _FOLD_BYTES, one byte per character (a character past Latin-1
+    becomes "?", then a space), or None when it holds an _UNFOLDABLE character."""
+    data = sentence.encode("latin-1", "replace")
+    if not sentence.isascii():
+        # Look at the few characters that became "?" (str.isdecimal is re's \d); the
+        # regex is quicker when there are many.
+        if data.count(b"?") > 8:
+            if _UNFOLDABLE.search(sentence):
+                return None
+        else:
+            at = data.find(b"?")
+            while at >= 0:
+                if sentence[at] in _LETTER_LIKE or sentence[at].isdecimal():
+                    return None
+                at = data.find(b"?", at + 1)
+    return data.translate(_FOLD_BYTES)
 
 
 def _may_hold(folded: bytes | None, words: frozenset[bytes], *, digits: bool = True) -> bool:

@@ -103,6 +103,26 @@ WORDS = (
 ).split()
 
 
+def test_fold_reads_past_latin1_only_what_cannot_matter() -> None:
+    """Past Latin-1, the characters that match an ASCII letter under IGNORECASE and the
+    digits are _UNFOLDABLE; every other one folds to a single space."""
+    text = "".join(c for c in _all_characters() if ord(c) > 0xFF)
+    letters = {m.group(0) for m in re.finditer("[a-z]", text, re.IGNORECASE)}
+    assert letters == set("\u0130\u0131\u017f\u212a")
+    unfoldable = {m.group(0) for m in ev._UNFOLDABLE.finditer(text)}
+    assert unfoldable == letters | {m.group(0) for m in re.finditer(r"\d", text)}
+    assert letters == ev._LETTER_LIKE
+    assert {c for c in text if c.isdecimal()} == unfoldable - letters  # the short path's \d
+    rest = "".join(c for c in text if c not in unfoldable)
+    assert ev._fold(rest) == b" " * len(rest)
+    for c in sorted(unfoldable):  # alone (the short path) and among many (the regex)
+        assert ev._fold(f"a{c}") is None
+        assert ev._fold(f"{'’' * 9}{c}") is None
+    for sentence in _fuzz(2000, seed=11):
+        folded = ev._fold(sentence)
+        assert folded is None or len(folded) == len(sentence), sentence
+
+
 def _fuzz(count: int, seed: int) -> Iterator[str]:
     """Strings glued from the pieces the patterns and their locators must agree on."""
     words = [
