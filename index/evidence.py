@@ -138,16 +138,17 @@ def _found(pattern: re.Pattern[str], starts: re.Pattern[str], text: str) -> bool
     return any(pattern.match(text, start.start()) for start in starts.finditer(low))
 
 
-# A quicker first test for the number and date kinds. A match of _NUMBER_TOKEN, _DATE or
-# _DIGITS holds a digit, or is (starts with, for "last week" and "o'clock") a whole word:
-# a maximal run of word characters, between \b and \b, from the sets below. :func:`_fold`
-# maps each character to one byte: Latin-1 word characters to themselves (ASCII letters
-# lower-cased), digits to "0", everything else to a space. Outside Latin-1 only four
-# characters match an ASCII letter under IGNORECASE (İ ı ſ K) and only digits beyond 0-9
-# are \d; a sentence holding one of those (_UNFOLDABLE) is not folded. So every listed
-# word of a match is a word of the folded sentence's split(), every digit is a "0", and a
-# digit after a non-word character follows a space: no "0" and no listed word among its
-# words means no match at all.
+# A quicker first test, before any locator. A match of _NUMBER_TOKEN, _DATE or _DIGITS
+# holds a digit, or is (starts with, for "last week" and "o'clock") a whole word: a maximal
+# run of word characters, between \b and \b, from the sets below (_UNIT_WORDS and
+# _REASON_WORDS play the same part for has_unit and gives_reason). :func:`_fold` maps each
+# character to one byte: Latin-1 word characters to themselves (ASCII letters lower-cased),
+# digits to "0", everything else to a space. Only four characters besides ASCII letters
+# match an ASCII letter under IGNORECASE (İ ı ſ K) and Latin-1's only \d are 0-9; a
+# sentence holding one of those four or a digit beyond 0-9 (_UNFOLDABLE) is not folded.
+# So every listed word of a match is a word of the folded sentence's split(), every digit
+# is a "0", and a digit after a non-word character follows a space: no "0" and no listed
+# word among its words means no match at all.
 _FOLD_BYTES = bytes(
     0x30
     if re.fullmatch(r"\d", chr(b))
