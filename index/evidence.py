@@ -215,6 +215,12 @@ _NUMBER_AT = _starts(
 )  # fmt: skip
 
 
+_KINDS = {  # kind: (its words for the first test, its pattern besides _DIGITS, locator)
+    "number": (_NUMBER_WORDS, _NUMBER_TOKEN, _NUMBER_AT),
+    "date": (_DATE_WORDS, _DATE, _DATE_AT),
+}
+
+
 def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
     """Whether the sentence brings something of the asked-for kind the question lacks.
 
@@ -225,25 +231,21 @@ def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
     def new(match: re.Match[str]) -> bool:
         return not (set(tokenize(match.group(0))) <= question_terms)
 
-    if kind == "number":
-        # Figures first, as "is any new" does not depend on the order: every match of
+    if kind in _KINDS:
+        # A new figure, or a new word of the kind ("in 1521", "for 380 years", "the 10th
+        # century", "last week"). Figures first, as "is any new" does not depend on the
+        # order: for "date" they are _DIGITS's own matches; for "number" every match of
         # _DIGITS.finditer is one of _NUMBER_TOKEN.finditer, whose first alternative is
         # _DIGITS, tried first at each position, while its number-word matches hold no
         # digit, so they never cover where a _DIGITS match starts.
+        words, pattern, starts = _KINDS[kind]
         folded = _fold(sentence)
-        if not _may_hold(folded, _NUMBER_WORDS):
-            return False
-        return any(map(new, _figures(sentence, folded))) or any(
-            map(new, _matches(_NUMBER_TOKEN, _NUMBER_AT, sentence, _lowered(sentence)))
-        )
-    if kind == "date":
-        # a new date word, or a new figure ("the 10th century", "in 1521", "for 380 years")
-        folded = _fold(sentence)
-        if not _may_hold(folded, _DATE_WORDS):
-            return False
-        return any(map(new, _figures(sentence, folded))) or any(
-            map(new, _matches(_DATE, _DATE_AT, sentence, _lowered(sentence)))
-        )
+        if folded is not None and b"0" not in folded:
+            if words.isdisjoint(folded.split()):
+                return False  # no figure and no listed word: no match (see _may_hold)
+        elif any(map(new, _figures(sentence, folded))):
+            return True
+        return any(map(new, _matches(pattern, starts, sentence, _lowered(sentence))))
     if kind == "name":
         body = sentence.split(" ", 1)[1] if " " in sentence else ""
         return any(map(new, _CAPITAL.finditer(body)))
