@@ -15,6 +15,16 @@ from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 
+from index.regex_scan import (
+    figure_starts,
+    fold,
+    found,
+    found_all,
+    locator,
+    lowered,
+    matches,
+    may_hold,
+)
 from index.text import tokenize
 
 _MONTHS = (
@@ -70,93 +80,6 @@ _DIGITS = re.compile(r"(?<![\w-])\d[\d.,]*\w*")
 _CAPITAL = re.compile(r"\b[A-Z][\w'’-]*|\b\w*\d[\w-]*")
 
 
-# Fast paths. Python's ``re`` tries every alternative of a long IGNORECASE alternation at
-# every word start, which made the patterns above and below cost 5-35 µs per sentence.
-# Each pattern P keeps its definition; a cheap case-sensitive *locator* run over the
-# lower-cased sentence lists the positions where P could start, and P itself decides there
-# with ``P.match(sentence, at)``. Why the results are identical:
-#   1. ``P.finditer`` tries positions left to right and, at each, does what ``P.match``
-#      does there (``\b`` and look-behinds see the text before the position); after a
-#      match it goes on from its end (no pattern here can match the empty string). So
-#      visiting, in order, any superset of the positions where ``P.match`` succeeds,
-#      skipping those inside the last match, yields the same matches; ``P.search`` is
-#      the first of them.
-#   2. Each locator matches exactly one character at every position where P can start:
-#      ``\b`` (or P's own leading class) and then the first character of one of P's
-#      alternatives, with a look-ahead on the next few (lower-case, no IGNORECASE), so
-#      ``finditer`` visits every such position.
-#   3. Lower-casing keeps positions and turns IGNORECASE matching into plain matching:
-#      outside the three characters of ``_FOLD_TRAPS`` (İ ı ſ, which ``re`` matches to i,
-#      i and s but whose ``lower()`` is not that letter), every character has a
-#      one-character ``lower()``, whatever matches an ASCII literal x under IGNORECASE
-#      lower-cases to x, and ``\w``, ``\d``, ``\s`` keep their verdict under ``lower()``
-#      (checked over all code points by tests/index/test_evidence_fast.py). Sentences
-#      holding a trap character take the plain ``finditer``/``search`` path.
-_FOLD_TRAPS = re.compile("[\u0130\u0131\u017f]")
-
-
-def _lowered(text: str) -> str | None:
-    """``text.lower()`` when locators may read it (see above), else None."""
-    if not text.isascii() and _FOLD_TRAPS.search(text):
-        return None
-    return text.lower()
-
-
-def _starts(*beginnings: str, lead: str = r"\b(?:\d|") -> re.Pattern[str]:
-    """A locator: ``lead``, then the first character of one of the (lower-case)
-    ``beginnings``, with the rest of it as a look-ahead; it consumes one character."""
-    rests: dict[str, list[str]] = {}
-    for word in beginnings:
-        rests.setdefault(word[0], []).append(word[1:])
-    parts = [
-        re.escape(first) + (f"(?={'|'.join(rest)})" if all(rest) else "")
-        for first, rest in rests.items()
-    ]
-    return re.compile(lead + "|".join(parts) + ")")
-
-
-def _matches(
-    pattern: re.Pattern[str], starts: re.Pattern[str], text: str, low: str | None
-) -> Iterator[re.Match[str]]:
-    """``pattern.finditer(text)``, trying only where ``starts`` matches ``low``."""
-    if low is None:
-        yield from pattern.finditer(text)
-        return
-    end = 0
-    for start in starts.finditer(low):
-        at = start.start()
-        if at >= end and (found := pattern.match(text, at)):
-            yield found
-            end = found.end()
-
-
-def _found(pattern: re.Pattern[str], starts: re.Pattern[str], text: str) -> bool:
-    """``bool(pattern.search(text))``, trying only where ``starts`` matches."""
-    low = _lowered(text)
-    if low is None:
-        return bool(pattern.search(text))
-    return any(pattern.match(text, start.start()) for start in starts.finditer(low))
-
-
-# A quicker first test, before any locator. A match of _NUMBER_TOKEN, _DATE or _DIGITS
-# holds a digit, or is (starts with, for "last week" and "o'clock") a whole word: a maximal
-# run of word characters, between \b and \b, from the sets below (_UNIT_WORDS and
-# _REASON_WORDS play the same part for has_unit and gives_reason). :func:`_fold` maps each
-# character to one byte: Latin-1 word characters to themselves (ASCII letters lower-cased),
-# digits to "0", everything else to a space. Only four characters besides ASCII letters
-# match an ASCII letter under IGNORECASE (İ ı ſ K) and Latin-1's only \d are 0-9; a
-# sentence holding one of those four or a digit beyond 0-9 (_UNFOLDABLE) is not folded.
-# So every listed word of a match is a word of the folded sentence's split(), every digit
-# is a "0", and a digit after a non-word character follows a space: no "0" and no listed
-# word among its words means no match at all.
-_FOLD_BYTES = bytes(
-    0x30
-    if re.fullmatch(r"\d", chr(b))
-    else ord(chr(b).lower() if chr(b).isascii() else chr(b))
-    if re.fullmatch(r"\w", chr(b))
-    else 0x20
-    for b in range(256)
-)
 _NUMBER_WORDS = frozenset(
     b"one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
     b"hundred thousand million billion trillion dozen half quarter double twice triple single "
@@ -171,44 +94,15 @@ _DATE_WORDS = frozenset(
 ) | {b"last", b"next", b"o"}
 
 
-_UNFOLDABLE = re.compile("[\u0130\u0131\u017f\u212a]|[^\\D\x00-\xff]")
-_LETTER_LIKE = frozenset("\u0130\u0131\u017f\u212a")
-
-
-def _fold(sentence: str) -> bytes | None:
-    """The sentence through _FOLD_BYTES, one byte per character (a character past Latin-1
-    becomes "?", then a space), or None when it holds an _UNFOLDABLE character."""
-    data = sentence.encode("latin-1", "replace")
-    if not sentence.isascii():
-        # Look at the few characters that became "?" (str.isdecimal is re's \d); the
-        # regex is quicker when there are many.
-        if data.count(b"?") > 8:
-            if _UNFOLDABLE.search(sentence):
-                return None
-        else:
-            at = data.find(b"?")
-            while at >= 0:
-                if sentence[at] in _LETTER_LIKE or sentence[at].isdecimal():
-                    return None
-                at = data.find(b"?", at + 1)
-    return data.translate(_FOLD_BYTES)
-
-
-def _may_hold(folded: bytes | None, words: frozenset[bytes], *, digits: bool = True) -> bool:
-    """False only when the :func:`_fold`-ed sentence has no word in ``words`` and (with
-    ``digits``) no digit (see above)."""
-    return folded is None or (digits and b"0" in folded) or not words.isdisjoint(folded.split())
-
-
 # Where _DATE (a digit, or the first letters of a word alternative), _NUMBER_TOKEN and
 # _DIGITS (a digit not after a word character or "-") can start.
-_DATE_AT = _starts(
+_DATE_AT = locator(
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     "mon", "tue", "wed", "thu", "fri", "sat", "sun", "tod", "yes", "tom", "las", "nex",
     "ago", "cen", "sea", "spr", "sum", "aut", "win", "o'c", "wee", "yea",
 )  # fmt: skip
 _FIGURE_AT = re.compile(r"\d(?<![\w-].)")  # before the digit: nothing, or not [\w-]
-_NUMBER_AT = _starts(
+_NUMBER_AT = locator(
     "one", "two", "thr", "fou", "fiv", "six", "sev", "eig", "nin", "ten", "ele", "twe",
     "thi", "for", "fif", "hun", "tho", "mil", "bil", "tri", "doz", "hal", "qua", "dou",
     "twi", "sin", "onc",
@@ -239,13 +133,13 @@ def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
         # _DIGITS, tried first at each position, while its number-word matches hold no
         # digit, so they never cover where a _DIGITS match starts.
         words, pattern, starts = _KINDS[kind]
-        folded = _fold(sentence)
+        folded = fold(sentence)
         if folded is not None and b"0" not in folded:
             if words.isdisjoint(folded.split()):
-                return False  # no figure and no listed word: no match (see _may_hold)
+                return False  # no figure and no listed word: no match (see may_hold)
         elif any(map(new, _figures(sentence, folded))):
             return True
-        return any(map(new, _matches(pattern, starts, sentence, _lowered(sentence))))
+        return any(map(new, matches(pattern, starts, sentence, lowered(sentence))))
     if kind == "name":
         body = sentence.split(" ", 1)[1] if " " in sentence else ""
         return any(map(new, _CAPITAL.finditer(body)))
@@ -254,7 +148,7 @@ def novel_of_type(sentence: str, kind: str, question_terms: Set[str]) -> bool:
 
 def _figures(sentence: str, folded: bytes | None) -> Iterator[re.Match[str]]:
     """``_DIGITS.finditer(sentence)``, trying only at digits: the "0"s of ``folded`` (see
-    :func:`_fold`), else where _FIGURE_AT (_DIGITS's own start condition) matches."""
+    :func:`fold`), else where _FIGURE_AT (_DIGITS's own start condition) matches."""
     end = 0
     if folded is None:
         for start in _FIGURE_AT.finditer(sentence):
@@ -301,24 +195,24 @@ def _quantity_starts(follow: str, lead: str = "") -> re.Pattern[str]:
     """A locator for _NUM at a word start (a figure, a number word up to ten, "a" or "an")
     when ``follow`` (the start of what the pattern needs next) comes right after it."""
     words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-    return _starts(
+    return locator(
         *(word + follow for word in (*words, "an?")),
         lead=rf"{lead}\b(?:\d(?=[\d.,]*{follow})|",
     )
 
 
-_UNIT_AT = {  # where each _UNIT_ANSWERS pattern can start (see _starts): after the number
+_UNIT_AT = {  # where each _UNIT_ANSWERS pattern can start (see locator): after the number
     # come \s? and the first letters of a _SCALE word or of a unit (m, bn, mi(llion), ...)
     "money": _quantity_starts(
         r"\s?(?:[mkp]|b[ni]|t[rh]|hu|eu|do|y[eu]|r[uo]|fr|ce)", lead=r"[£$€¥](?=\s?\d)|"
     ),
     "length": _quantity_starts(r"\s?(?:[mk]|b[ni]|t[rh]|hu|c[me]|f[teo]|in|ya)"),
-    "age": _starts(
+    "age": locator(
         *(word + r"\s\d" for word in ("aged", "age of", "was", "is", "at")),
         lead=r"\b(?:\d(?=\d{0,2}[- ]year)|",
     ),
     "duration": _quantity_starts(r"\s?(?:se|mi|ho|da|we|mo|ye|de)"),
-    "share": _starts("per", "half", "third", "quarter", lead=r"\d(?=\s?%)|\b(?:"),
+    "share": locator("per", "half", "third", "quarter", lead=r"\d(?=\s?%)|\b(?:"),
 }
 
 
@@ -334,7 +228,7 @@ def _glued(units: str, scales: str = "") -> frozenset[bytes]:
     )
 
 
-# Units whose every match holds a digit or one of these whole words (see _may_hold): an
+# Units whose every match holds a digit or one of these whole words (see may_hold): an
 # age has a figure; a share a figure before "%", or "per(cent)", "half", "third", "quarter";
 # the others, when their number is a word, end with a word of _glued.
 _SCALES = "m bn k million billion trillion thousand hundred"
@@ -401,34 +295,17 @@ def expected_unit(question: str) -> str | None:
 def has_unit(sentence: str, unit: str) -> bool:
     """Whether ``sentence`` holds a quantity in ``unit`` (see :func:`expected_unit`)."""
     pattern = _UNIT_ANSWERS[unit]
-    folded = _fold(sentence)
+    folded = fold(sentence)
     words = _UNIT_WORDS[unit]
     if folded is None or (words and not words.isdisjoint(folded.split())):
-        return _found(pattern, _UNIT_AT[unit], sentence)
+        return found(pattern, _UNIT_AT[unit], sentence)
     # Without those words every match is anchored at a figure (see _UNIT_BACK); none
     # when the sentence has no digit.
     if unit == "share":
-        starts = [at - back for at in _found_all(sentence, "%") for back in (1, 2)]
+        starts = [at - back for at in found_all(sentence, "%") for back in (1, 2)]
     else:
-        starts = [at - back for at in _figure_starts(folded) for back in _UNIT_BACK[unit]]
+        starts = [at - back for at in figure_starts(folded) for back in _UNIT_BACK[unit]]
     return any(at >= 0 and pattern.match(sentence, at) for at in starts)
-
-
-def _found_all(text: str, part: str) -> Iterator[int]:
-    """Where ``part`` occurs in ``text``."""
-    at = text.find(part)
-    while at >= 0:
-        yield at
-        at = text.find(part, at + 1)
-
-
-def _figure_starts(folded: bytes) -> Iterator[int]:
-    """Where a digit follows a non-word character, or starts the :func:`_fold`-ed text."""
-    at = folded.find(b"0")
-    while at >= 0:
-        if at == 0 or folded[at - 1] == 0x20:
-            yield at
-        at = folded.find(b"0", at + 1)
 
 
 _WHY_Q = re.compile(r"^\W*(?:why\b|what (?:is|was|are|were) the (?:reason|cause|purpose|aim)s?\b)")
@@ -440,13 +317,13 @@ _REASON = re.compile(
     re.IGNORECASE,
 )
 _PURPOSE = re.compile(r"\bto ([a-z]+)\b")
-# Every _REASON match holds one of these as a whole word (see _may_hold).
+# Every _REASON match holds one of these as a whole word (see may_hold).
 _REASON_WORDS = frozenset(
     b"because due owing thanks result results resulted order so effort attempt bid move aim "
     b"aims aimed reason reasons cause caused led lead leads strategy designed intended "
     b"response meant".split()
 )
-_REASON_AT = _starts(
+_REASON_AT = locator(
     "bec", "due", "owi", "tha", "as ", "in ", "so ", "aim", "rea", "cau", "led", "lea",
     "res", "str", "des", "int", "mea", lead=r"\b(?:",
 )  # fmt: skip
@@ -460,7 +337,7 @@ def asks_reason(question: str) -> bool:
 def gives_reason(sentence: str, question_terms: Set[str]) -> bool:
     """Whether the sentence states a cause or purpose: a causal phrase, or "to" + a verb the
     question does not already use ("... to compensate for ...", not "... to acquire ...")."""
-    if _may_hold(_fold(sentence), _REASON_WORDS, digits=False) and _found(
+    if may_hold(fold(sentence), _REASON_WORDS, digits=False) and found(
         _REASON, _REASON_AT, sentence
     ):
         return True

@@ -20,6 +20,7 @@ import pytest
 from testpaths import shared_path
 
 from index import evidence as ev
+from index import regex_scan as scan
 from index.articles import load_folder
 from index.text import query_terms, split_sentences
 
@@ -54,7 +55,7 @@ def test_the_traps_are_exactly_the_characters_lower_gets_wrong() -> None:
                 wrong.add(m.group(0))
     assert wrong == set(TRAPS)
     assert all(ord(c) > 0xFF for c in TRAPS)  # so no Latin-1 sentence holds one
-    assert ev._FOLD_TRAPS.pattern == f"[{TRAPS}]"
+    assert scan.FOLD_TRAPS.pattern == f"[{TRAPS}]"
 
 
 def test_lower_keeps_positions_and_what_the_locators_read() -> None:
@@ -78,7 +79,7 @@ def test_lower_keeps_positions_and_what_the_locators_read() -> None:
 def test_fold_bytes_sees_latin1_words_and_digits_as_re_does() -> None:
     for b in range(256):
         c = chr(b)
-        folded = chr(ev._FOLD_BYTES[b])
+        folded = chr(scan.FOLD_BYTES[b])
         if re.fullmatch(r"\d", c):
             assert folded == "0"
         elif re.fullmatch(r"\w", c):
@@ -105,21 +106,21 @@ WORDS = (
 
 def test_fold_reads_past_latin1_only_what_cannot_matter() -> None:
     """Past Latin-1, the characters that match an ASCII letter under IGNORECASE and the
-    digits are _UNFOLDABLE; every other one folds to a single space."""
+    digits are UNFOLDABLE; every other one folds to a single space."""
     text = "".join(c for c in _all_characters() if ord(c) > 0xFF)
     letters = {m.group(0) for m in re.finditer("[a-z]", text, re.IGNORECASE)}
     assert letters == set("\u0130\u0131\u017f\u212a")
-    unfoldable = {m.group(0) for m in ev._UNFOLDABLE.finditer(text)}
+    unfoldable = {m.group(0) for m in scan.UNFOLDABLE.finditer(text)}
     assert unfoldable == letters | {m.group(0) for m in re.finditer(r"\d", text)}
-    assert letters == ev._LETTER_LIKE
+    assert letters == scan.LETTER_LIKE
     assert {c for c in text if c.isdecimal()} == unfoldable - letters  # the short path's \d
     rest = "".join(c for c in text if c not in unfoldable)
-    assert ev._fold(rest) == b" " * len(rest)
+    assert scan.fold(rest) == b" " * len(rest)
     for c in sorted(unfoldable):  # alone (the short path) and among many (the regex)
-        assert ev._fold(f"a{c}") is None
-        assert ev._fold(f"{'’' * 9}{c}") is None
+        assert scan.fold(f"a{c}") is None
+        assert scan.fold(f"{'’' * 9}{c}") is None
     for sentence in _fuzz(2000, seed=11):
-        folded = ev._fold(sentence)
+        folded = scan.fold(sentence)
         assert folded is None or len(folded) == len(sentence), sentence
 
 
@@ -228,7 +229,7 @@ def test_figure_locator_is_exactly_where_digits_start() -> None:
 def test_figures_are_the_digits_matches() -> None:
     for sentence in ["5", "-5", "a5", "1,2.3-4 5", "٣ and ²", "7é8", *_fuzz(3000, seed=10)]:
         expected = [m.span() for m in ev._DIGITS.finditer(sentence)]
-        assert [m.span() for m in ev._figures(sentence, ev._fold(sentence))] == expected
+        assert [m.span() for m in ev._figures(sentence, scan.fold(sentence))] == expected
         assert [m.span() for m in ev._figures(sentence, None)] == expected
         # what lets novel_of_type("number") look at figures first
         assert set(expected) <= {m.span() for m in ev._NUMBER_TOKEN.finditer(sentence)}
@@ -237,14 +238,14 @@ def test_figures_are_the_digits_matches() -> None:
 def test_first_test_passes_whenever_a_pattern_matches() -> None:
     for sentence in _fuzz(20_000, seed=9):
         if ev._NUMBER_TOKEN.search(sentence):
-            assert ev._may_hold(ev._fold(sentence), ev._NUMBER_WORDS), sentence
+            assert scan.may_hold(scan.fold(sentence), ev._NUMBER_WORDS), sentence
         if ev._DATE.search(sentence) or ev._DIGITS.search(sentence):
-            assert ev._may_hold(ev._fold(sentence), ev._DATE_WORDS), sentence
+            assert scan.may_hold(scan.fold(sentence), ev._DATE_WORDS), sentence
         if ev._REASON.search(sentence):
-            assert ev._may_hold(ev._fold(sentence), ev._REASON_WORDS, digits=False), sentence
+            assert scan.may_hold(scan.fold(sentence), ev._REASON_WORDS, digits=False), sentence
         for unit, words in ev._UNIT_WORDS.items():
             if ev._UNIT_ANSWERS[unit].search(sentence):
-                assert ev._may_hold(ev._fold(sentence), words), (sentence, unit)
+                assert scan.may_hold(scan.fold(sentence), words), (sentence, unit)
 
 
 UNIT_SPELLINGS = {  # every spelling the _UNIT_ANSWERS patterns accept, typed out
