@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from index import bm25_kernels as kernels
+from index import chunk_codes
+from index.chunk_codes import ChunkTable, FoldedBatch
 from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
 from index.records import Article
 from index.spill_file import SpillFile
@@ -67,14 +69,19 @@ class TermCoder:
     """Chunks of text to term ids, per process: a term gets the next id when first seen.
 
     ``key`` names the build the coder serves, so a worker reused by another build (or a
-    forked copy of a parent's coder) starts afresh.
+    forked copy of a parent's coder) starts afresh. Chunks get ids in order of first
+    appearance, from a compiled :class:`~index.chunk_codes.ChunkTable` when numba is there
+    (``compiled``) or from a dict.
     """
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, compiled: bool | None = None) -> None:
         self.key = key
         self.name = uuid.uuid4().hex  # which coder's ids a batch holds
         self.terms: list[str] = []
         self._term_ids: dict[str, int] = {}
+        if compiled is None:
+            compiled = chunk_codes.AVAILABLE
+        self.table = ChunkTable() if compiled else None
         self._chunks = _ChunkIds(self._new_chunk)
         self._starts = _Growing(np.int64)  # chunk id -> first entry in _flat
         self._counts = _Growing(np.int32)  # chunk id -> number of terms
@@ -83,6 +90,12 @@ class TermCoder:
         self.reported = 0  # terms already sent along with an earlier batch
 
     def _new_chunk(self, chunk: str) -> int:
+        cid = self._learn(chunk)
+        self._chunks[chunk] = cid
+        return cid
+
+    def _learn(self, chunk: str) -> int:
+        """Give ``chunk`` the next chunk id and note its term ids; returns the id."""
         ids = self._term_ids
         tids = []
         for term in chunk_terms_uncached(chunk):
@@ -92,16 +105,24 @@ class TermCoder:
                 self.terms.append(term)
             tids.append(tid)
         starts, counts, flat = self._pending
-        cid = len(self._chunks)
+        cid = self._starts.size + len(starts)
         starts.append(self._flat.size + len(flat))
         counts.append(len(tids))
         flat.extend(tids)
-        self._chunks[chunk] = cid
         return cid
 
     def code(self, words: list[str]) -> tuple[I32Array, I64Array]:
         """(term ids of ``words`` in order, terms per word)."""
         cids = np.fromiter(map(self._chunks.__getitem__, words), dtype=np.int64, count=len(words))
+        return self._expand(cids)
+
+    def code_folded(self, folded: FoldedBatch) -> tuple[I32Array, I64Array]:
+        """:meth:`code` of the words a :class:`~index.chunk_codes.ChunkTable` interned."""
+        for chunk in folded.new_chunks:
+            self._learn(chunk)
+        return self._expand(folded.chunk_ids)
+
+    def _expand(self, cids: npt.NDArray[np.integer[Any]]) -> tuple[I32Array, I64Array]:
         starts, counts, flat = self._pending
         self._starts.extend(starts)
         self._counts.extend(counts)
@@ -137,58 +158,151 @@ class CodedBatch:
     passage_lens: I64Array
 
 
-def lay_out_coded(
-    name: str, articles: Sequence[Article], max_passage_sentences: int, coder: TermCoder
-) -> CodedBatch:
-    """:func:`index.layout.lay_out` at id 0, with the token streams coded by ``coder``."""
-    mps = max_passage_sentences
+@dataclass
+class _Words:
+    """A batch's folded text and the term ids of its title and paragraph words."""
+
+    blob: bytes  # the folded paragraphs, concatenated
+    para_offset: I64Array
+    para_length: I64Array
+    texts: list[str]  # each folded paragraph
+    titles: list[bytes]  # each article's folded title, UTF-8
+    title_start: I64Array  # word range of each article's title
+    title_end: I64Array
+    para_base: I64Array  # first word of each paragraph
+    flat: I32Array  # term ids of every word, in order
+    per_word: I64Array  # terms of each word
+
+
+def _words_in_python(articles: Sequence[Article], coder: TermCoder) -> _Words:
+    """:class:`_Words` by ``str.split`` and a dict look-up per word."""
     blob = bytearray()
-    metas: list[ArticleMeta] = []
     words: list[str] = []  # every title and paragraph word of the batch, in order
-    title_start: list[int] = []  # word range of each article's title
+    titles: list[bytes] = []
+    texts: list[str] = []
+    title_start: list[int] = []
     title_end: list[int] = []
-    para_article: list[int] = []
-    para_number: list[int] = []
     para_offset: list[int] = []
     para_length: list[int] = []
-    para_base: list[int] = []  # first word of each paragraph
-    para_sentences: list[int] = []
-    spans: list[tuple[int, int]] = []  # every sentence span, paragraph after paragraph
-    span_words: list[int] = []  # words in each sentence (sentences tile their paragraph)
-    for local, article in enumerate(articles):
-        digest = hashlib.sha256()  # Article.content_hash, from the folded text made here
+    para_base: list[int] = []
+    for article in articles:
         title_words = article.title.split()
-        digest.update(" ".join(title_words).encode("utf-8"))
-        digest.update(b"\x1f")
-        digest.update(" ".join((article.source or "").split()).encode("utf-8"))
-        digest.update(b"\x1f")
+        titles.append(" ".join(title_words).encode("utf-8"))
         title_start.append(len(words))
         words += title_words
         title_end.append(len(words))
-        for number, paragraph in enumerate(article.paragraphs):
+        for paragraph in article.paragraphs:
             para_words = paragraph.split()
             text = " ".join(para_words)
             encoded = text.encode("utf-8")
-            digest.update(encoded)
-            digest.update(b"\x1f")
-            para_article.append(local)
-            para_number.append(number)
             para_offset.append(len(blob))
             para_length.append(len(encoded))
             blob += encoded
             para_base.append(len(words))
             words += para_words
+            texts.append(text)
+    flat, per_word = coder.code(words)
+    return _Words(
+        blob=bytes(blob),
+        para_offset=np.asarray(para_offset, dtype=np.int64),
+        para_length=np.asarray(para_length, dtype=np.int64),
+        texts=texts,
+        titles=titles,
+        title_start=np.asarray(title_start, dtype=np.int64),
+        title_end=np.asarray(title_end, dtype=np.int64),
+        para_base=np.asarray(para_base, dtype=np.int64),
+        flat=flat,
+        per_word=per_word,
+    )
+
+
+def _words_compiled(articles: Sequence[Article], coder: TermCoder, table: ChunkTable) -> _Words:
+    """:class:`_Words` from one pass of the compiled :class:`ChunkTable` over the batch."""
+    pieces: list[str] = []  # each article's title, then its paragraphs
+    paras: list[str] = []
+    for article in articles:
+        pieces.append(article.title)
+        pieces += article.paragraphs
+        paras += article.paragraphs
+    sizes = np.fromiter((len(a.paragraphs) + 1 for a in articles), np.int64, len(articles))
+    title_at = np.cumsum(sizes) - sizes  # the piece of each title
+    is_para = np.ones(len(pieces), dtype=np.bool_)
+    is_para[title_at] = False
+    folded = table.fold(pieces, is_para)
+    del pieces
+    flat, per_word = coder.code_folded(folded)
+    first_word = np.cumsum(folded.words) - folded.words
+    para_offset, para_length = folded.starts[is_para], folded.lens[is_para]
+    for k in np.flatnonzero(folded.changed[is_para]).tolist():  # folding changed the text
+        start = int(para_offset[k])
+        paras[k] = folded.blob[start : start + int(para_length[k])].decode("utf-8")
+    title_bytes = folded.titles
+    titles = [
+        title_bytes[start : start + size]
+        for start, size in zip(
+            folded.starts[title_at].tolist(), folded.lens[title_at].tolist(), strict=True
+        )
+    ]
+    return _Words(
+        blob=folded.blob,
+        para_offset=para_offset,
+        para_length=para_length,
+        texts=paras,
+        titles=titles,
+        title_start=first_word[title_at],
+        title_end=first_word[title_at] + folded.words[title_at],
+        para_base=first_word[is_para],
+        flat=flat,
+        per_word=per_word,
+    )
+
+
+def lay_out_coded(
+    name: str, articles: Sequence[Article], max_passage_sentences: int, coder: TermCoder
+) -> CodedBatch:
+    """:func:`index.layout.lay_out` at id 0, with the token streams coded by ``coder``."""
+    mps = max_passage_sentences
+    if coder.table is not None:
+        laid = _words_compiled(articles, coder, coder.table)
+    else:
+        laid = _words_in_python(articles, coder)
+    blob = memoryview(laid.blob)
+    offsets = laid.para_offset.tolist()
+    lengths = laid.para_length.tolist()
+    texts = laid.texts
+    metas: list[ArticleMeta] = []
+    para_article: list[int] = []
+    para_number: list[int] = []
+    para_sentences: list[int] = []
+    spans: list[tuple[int, int]] = []  # every sentence span, paragraph after paragraph
+    span_words: list[int] = []  # words in each sentence (sentences tile their paragraph)
+    para = 0
+    for local, article in enumerate(articles):
+        digest = hashlib.sha256()  # Article.content_hash, from the folded text made here
+        digest.update(laid.titles[local])
+        digest.update(b"\x1f")
+        digest.update(" ".join((article.source or "").split()).encode("utf-8"))
+        digest.update(b"\x1f")
+        for number in range(len(article.paragraphs)):
+            start = offsets[para]
+            digest.update(blob[start : start + lengths[para]])
+            digest.update(b"\x1f")
+            para_article.append(local)
+            para_number.append(number)
+            text = texts[para]
             found = _folded_spans(text) or [(0, 0)]
             para_sentences.append(len(found))
             spans += found
             span_words += [text.count(" ", b, e) + (e > b) for b, e in found]
+            para += 1
         metas.append(ArticleMeta.of(article, digest.hexdigest()))
+    del blob
     arrays, bounds = _columns(
         len(articles),
         para_article,
         para_number,
-        para_offset,
-        para_length,
+        laid.para_offset,
+        laid.para_length,
         para_sentences,
         spans,
         mps,
@@ -199,22 +313,17 @@ def lay_out_coded(
         first_passage=0,
         first_sentence=0,
         arrays=arrays,
-        blob=bytes(blob),
+        blob=laid.blob,
     )
-    del blob
     # word ranges of sentences and passages
     n_words = np.asarray(span_words, dtype=np.int64)
     before = np.cumsum(n_words) - n_words  # words of the batch's sentences before each one
+    para_base = laid.para_base
     sentence_para = np.repeat(np.arange(len(para_base), dtype=np.int64), bounds["para_sentences"])
     first_of_para = bounds["para_first_sentence"]
-    w_start = (
-        np.asarray(para_base, np.int64)[sentence_para]
-        + before
-        - before[first_of_para][sentence_para]
-    )
+    w_start = para_base[sentence_para] + before - before[first_of_para][sentence_para]
     w_end = w_start + n_words
-    flat, per_word = coder.code(words)
-    del words
+    flat, per_word = laid.flat, laid.per_word
     at = np.zeros(per_word.shape[0] + 1, dtype=np.int64)  # term offset of each word
     np.cumsum(per_word, out=at[1:])
     s0, s1 = at[w_start], at[w_end]
@@ -222,8 +331,8 @@ def lay_out_coded(
     last_sentence = first_sentence + arrays["passage_sentences"] - 1
     p0, p1 = s0[first_sentence], s1[last_sentence]
     owner = np.asarray(para_article, np.int64)[sentence_para]
-    t0 = at[np.asarray(title_start, np.int64)][owner]
-    t1 = at[np.asarray(title_end, np.int64)][owner]
+    t0 = at[laid.title_start][owner]
+    t1 = at[laid.title_end][owner]
     # each sentence is indexed as its article's title followed by its own terms
     starts = np.stack((t0, s0), axis=1).reshape(-1)
     lens = np.stack((t1 - t0, s1 - s0), axis=1).reshape(-1)
@@ -246,8 +355,8 @@ def _columns(
     n_articles: int,
     para_article: list[int],
     para_number: list[int],
-    para_offset: list[int],
-    para_length: list[int],
+    para_offset: I64Array,
+    para_length: I64Array,
     para_sentences: list[int],
     spans: list[tuple[int, int]],
     mps: int,
