@@ -27,7 +27,7 @@ from index.chunk_codes import ChunkTable, FoldedBatch
 from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
 from index.records import Article
 from index.spill_file import SpillFile
-from index.text import _folded_spans, chunk_terms_uncached
+from index.text import _folded_spans, chunk_terms_many, chunk_terms_uncached
 
 I32Array = npt.NDArray[np.int32]
 I64Array = npt.NDArray[np.int64]
@@ -118,8 +118,19 @@ class TermCoder:
 
     def code_folded(self, folded: FoldedBatch) -> tuple[I32Array, I64Array]:
         """:meth:`code` of the words a :class:`~index.chunk_codes.ChunkTable` interned."""
-        for chunk in folded.new_chunks:
-            self._learn(chunk)
+        ids = self._term_ids
+        terms = self.terms
+        starts, counts, flat = self._pending
+        done = self._flat.size
+        for found in chunk_terms_many(folded.new_chunks):
+            starts.append(done + len(flat))
+            counts.append(len(found))
+            for term in found:
+                tid = ids.get(term)
+                if tid is None:
+                    tid = ids[term] = len(terms)
+                    terms.append(term)
+                flat.append(tid)
         return self._expand(folded.chunk_ids)
 
     def _expand(self, cids: npt.NDArray[np.integer[Any]]) -> tuple[I32Array, I64Array]:

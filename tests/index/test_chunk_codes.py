@@ -17,6 +17,7 @@ from index import chunk_codes
 from index.build_layout import TermCoder, lay_out_coded
 from index.chunk_codes import ChunkTable
 from index.records import Article
+from index.text import chunk_terms_many, chunk_terms_uncached
 
 pytestmark = pytest.mark.skipif(not chunk_codes.AVAILABLE, reason="numba is not installed")
 
@@ -91,3 +92,12 @@ def test_a_layout_coded_through_the_table_equals_the_python_one() -> None:
         for name in ("sentence_terms", "sentence_lens", "passage_terms", "passage_lens"):
             x, y = getattr(a, name), getattr(b, name)
             assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+def test_terms_of_many_chunks_equal_each_chunks_terms() -> None:
+    rng = random.Random(6)
+    marks = [chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum()]
+    bits = [*marks, "Word", "the", "THE", "said", "x", "2,000", "3.5", "it's", "é", "_", "Co"]
+    chunks = ["".join(rng.choice(bits) for _ in range(rng.randint(1, 5))) for _ in range(20_000)]
+    chunks += [w for text in awkward_texts(500) for w in text.split()]
+    assert chunk_terms_many(chunks) == [chunk_terms_uncached(chunk) for chunk in chunks]
