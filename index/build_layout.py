@@ -27,6 +27,7 @@ from index.chunk_codes import ChunkTable, FoldedBatch
 from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
 from index.records import Article
 from index.spill_file import SpillFile
+from index.split_compiled import split_paragraphs
 from index.text import _folded_spans, chunk_terms_many, chunk_terms_uncached
 
 I32Array = npt.NDArray[np.int32]
@@ -176,13 +177,20 @@ class _Words:
     blob: bytes  # the folded paragraphs, concatenated
     para_offset: I64Array
     para_length: I64Array
-    texts: list[str]  # each folded paragraph
+    texts: list[str] | None  # each folded paragraph (None: decode it from the blob)
     titles: list[bytes]  # each article's folded title, UTF-8
     title_start: I64Array  # word range of each article's title
     title_end: I64Array
     para_base: I64Array  # first word of each paragraph
     flat: I32Array  # term ids of every word, in order
     per_word: I64Array  # terms of each word
+
+    def text(self, para: int) -> str:
+        """The folded text of paragraph ``para``."""
+        if self.texts is not None:
+            return self.texts[para]
+        start = int(self.para_offset[para])
+        return self.blob[start : start + int(self.para_length[para])].decode("utf-8")
 
 
 def _words_in_python(articles: Sequence[Article], coder: TermCoder) -> _Words:
@@ -230,11 +238,9 @@ def _words_in_python(articles: Sequence[Article], coder: TermCoder) -> _Words:
 def _words_compiled(articles: Sequence[Article], coder: TermCoder, table: ChunkTable) -> _Words:
     """:class:`_Words` from one pass of the compiled :class:`ChunkTable` over the batch."""
     pieces: list[str] = []  # each article's title, then its paragraphs
-    paras: list[str] = []
     for article in articles:
         pieces.append(article.title)
         pieces += article.paragraphs
-        paras += article.paragraphs
     sizes = np.fromiter((len(a.paragraphs) + 1 for a in articles), np.int64, len(articles))
     title_at = np.cumsum(sizes) - sizes  # the piece of each title
     is_para = np.ones(len(pieces), dtype=np.bool_)
@@ -244,9 +250,6 @@ def _words_compiled(articles: Sequence[Article], coder: TermCoder, table: ChunkT
     flat, per_word = coder.code_folded(folded)
     first_word = np.cumsum(folded.words) - folded.words
     para_offset, para_length = folded.starts[is_para], folded.lens[is_para]
-    for k in np.flatnonzero(folded.changed[is_para]).tolist():  # folding changed the text
-        start = int(para_offset[k])
-        paras[k] = folded.blob[start : start + int(para_length[k])].decode("utf-8")
     title_bytes = folded.titles
     titles = [
         title_bytes[start : start + size]
@@ -258,7 +261,7 @@ def _words_compiled(articles: Sequence[Article], coder: TermCoder, table: ChunkT
         blob=folded.blob,
         para_offset=para_offset,
         para_length=para_length,
-        texts=paras,
+        texts=None,
         titles=titles,
         title_start=first_word[title_at],
         title_end=first_word[title_at] + folded.words[title_at],
@@ -266,6 +269,54 @@ def _words_compiled(articles: Sequence[Article], coder: TermCoder, table: ChunkT
         flat=flat,
         per_word=per_word,
     )
+
+
+def _sentences_in_python(laid: _Words) -> tuple[I64Array, I64Array, I64Array]:
+    """(sentences of each paragraph, (start, end) of each sentence, words of each
+    sentence) by :func:`index.text._folded_spans`."""
+    para_sentences: list[int] = []
+    spans: list[tuple[int, int]] = []  # every sentence span, paragraph after paragraph
+    span_words: list[int] = []  # words in each sentence (sentences tile their paragraph)
+    for para in range(laid.para_offset.shape[0]):
+        text = laid.text(para)
+        found = _folded_spans(text) or [(0, 0)]
+        para_sentences.append(len(found))
+        spans += found
+        span_words += [text.count(" ", b, e) + (e > b) for b, e in found]
+    return (
+        np.asarray(para_sentences, dtype=np.int64),
+        np.asarray(spans, dtype=np.int64).reshape(-1, 2),
+        np.asarray(span_words, dtype=np.int64),
+    )
+
+
+def _sentences_compiled(laid: _Words) -> tuple[I64Array, I64Array, I64Array]:
+    """:func:`_sentences_in_python` by the compiled splitter, Python doing the paragraphs
+    that are not ASCII."""
+    counts, starts, ends, words = split_paragraphs(laid.blob, laid.para_offset, laid.para_length)
+    spans = np.stack((starts, ends), axis=1)
+    odd = np.flatnonzero(counts < 0)
+    if odd.shape[0] == 0:
+        return counts, spans, words
+    split = np.flatnonzero(counts >= 0)  # the paragraphs the kernel split
+    found = {}
+    for para in odd.tolist():
+        text = laid.text(para)
+        spans_of = _folded_spans(text) or [(0, 0)]
+        counts[para] = len(spans_of)
+        found[para] = (spans_of, [text.count(" ", b, e) + (e > b) for b, e in spans_of])
+    first = np.cumsum(counts) - counts
+    all_spans = np.empty((int(counts.sum()), 2), dtype=np.int64)
+    all_words = np.empty(all_spans.shape[0], dtype=np.int64)
+    own = counts[split]
+    dest = np.repeat(first[split] - (np.cumsum(own) - own), own) + np.arange(int(own.sum()))
+    all_spans[dest] = spans
+    all_words[dest] = words
+    for para, (spans_of, words_of) in found.items():
+        at = int(first[para])
+        all_spans[at : at + len(spans_of)] = spans_of
+        all_words[at : at + len(words_of)] = words_of
+    return counts, all_spans, all_words
 
 
 def lay_out_coded(
@@ -277,37 +328,31 @@ def lay_out_coded(
         laid = _words_compiled(articles, coder, coder.table)
     else:
         laid = _words_in_python(articles, coder)
+    para_sentences, spans, n_words = (
+        _sentences_compiled(laid) if coder.table is not None else _sentences_in_python(laid)
+    )
     blob = memoryview(laid.blob)
     offsets = laid.para_offset.tolist()
     lengths = laid.para_length.tolist()
-    texts = laid.texts
     metas: list[ArticleMeta] = []
-    para_article: list[int] = []
-    para_number: list[int] = []
-    para_sentences: list[int] = []
-    spans: list[tuple[int, int]] = []  # every sentence span, paragraph after paragraph
-    span_words: list[int] = []  # words in each sentence (sentences tile their paragraph)
     para = 0
-    for local, article in enumerate(articles):
+    for article in articles:
         digest = hashlib.sha256()  # Article.content_hash, from the folded text made here
-        digest.update(laid.titles[local])
+        digest.update(laid.titles[len(metas)])
         digest.update(b"\x1f")
         digest.update(" ".join((article.source or "").split()).encode("utf-8"))
         digest.update(b"\x1f")
-        for number in range(len(article.paragraphs)):
+        for _ in article.paragraphs:
             start = offsets[para]
             digest.update(blob[start : start + lengths[para]])
             digest.update(b"\x1f")
-            para_article.append(local)
-            para_number.append(number)
-            text = texts[para]
-            found = _folded_spans(text) or [(0, 0)]
-            para_sentences.append(len(found))
-            spans += found
-            span_words += [text.count(" ", b, e) + (e > b) for b, e in found]
             para += 1
         metas.append(ArticleMeta.of(article, digest.hexdigest()))
     del blob
+    n_paras = np.fromiter((len(a.paragraphs) for a in articles), np.int64, len(articles))
+    para_article = np.repeat(np.arange(len(articles), dtype=np.int64), n_paras)
+    para_number = np.arange(para_article.shape[0], dtype=np.int64)
+    para_number -= (np.cumsum(n_paras) - n_paras)[para_article]
     arrays, bounds = _columns(
         len(articles),
         para_article,
@@ -327,7 +372,6 @@ def lay_out_coded(
         blob=laid.blob,
     )
     # word ranges of sentences and passages
-    n_words = np.asarray(span_words, dtype=np.int64)
     before = np.cumsum(n_words) - n_words  # words of the batch's sentences before each one
     para_base = laid.para_base
     sentence_para = np.repeat(np.arange(len(para_base), dtype=np.int64), bounds["para_sentences"])
@@ -341,7 +385,7 @@ def lay_out_coded(
     first_sentence = arrays["passage_first_sentence"].astype(np.int64)
     last_sentence = first_sentence + arrays["passage_sentences"] - 1
     p0, p1 = s0[first_sentence], s1[last_sentence]
-    owner = np.asarray(para_article, np.int64)[sentence_para]
+    owner = para_article[sentence_para]
     t0 = at[laid.title_start][owner]
     t1 = at[laid.title_end][owner]
     # each sentence is indexed as its article's title followed by its own terms
@@ -364,12 +408,12 @@ def lay_out_coded(
 
 def _columns(
     n_articles: int,
-    para_article: list[int],
-    para_number: list[int],
+    para_article: I64Array,
+    para_number: I64Array,
     para_offset: I64Array,
     para_length: I64Array,
-    para_sentences: list[int],
-    spans: list[tuple[int, int]],
+    para_sentences: I64Array,
+    spans: I64Array,
     mps: int,
 ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, I64Array]]:
     """The segment's arrays (as ``lay_out`` makes them) from per-paragraph lists: passages
