@@ -312,3 +312,11 @@ def split_paragraphs(
         STARTERS,
     )
     return result
+
+
+def warm() -> None:
+    """Compile (or load the cached) kernel, e.g. before forking workers that would each
+    do it."""
+    if AVAILABLE:
+        text = b"Mr. A. B. Smith said so. The end."
+        split_paragraphs(text, np.zeros(1, dtype=np.int64), np.full(1, len(text), np.int64))
