@@ -538,6 +538,5 @@ class TermMap:
 
     def _learn_ids(self, new: npt.NDArray[np.integer[Any]], vocab: dict[str, int]) -> None:
         """Map coder ids ``new`` (in order of first appearance) into ``vocab``."""
-        table, terms = self._table, self._terms
-        for cid in new.tolist():
-            table[cid] = vocab[terms[cid]]
+        names = map(self._terms.__getitem__, new.tolist())
+        self._table[new] = np.fromiter(map(vocab.__getitem__, names), np.int64, new.shape[0])
