@@ -133,8 +133,8 @@ def fold_and_intern(
     every chunk gets its id from the table, a new chunk the next id (its record, id, length
     and bytes, is appended to the arena, and its bytes and a space to a buffer of the
     batch's new chunks). Returns the chunk id of every word in order, the three buffers,
-    each piece's folded start, length and word count and whether folding changed it, and
-    the table's state (arrays may have been replaced by larger ones).
+    each piece's folded start, length and word count, and the table's state (arrays may
+    have been replaced by larger ones).
     """
     n = starts.shape[0]
     total = raw.shape[0]
@@ -145,7 +145,6 @@ def fold_and_intern(
     piece_start = np.empty(n, dtype=np.int64)
     piece_len = np.empty(n, dtype=np.int64)
     piece_words = np.empty(n, dtype=np.int64)
-    changed = np.zeros(n, dtype=np.bool_)
     n_words = 0
     blob_used = 0
     titles_used = 0
@@ -157,7 +156,6 @@ def fold_and_intern(
         o = blob_used if is_para[p] else titles_used
         o0 = o
         words = 0
-        folded = False
         i = s
         while i < e:
             k = _CLASS[raw[i]]
@@ -172,8 +170,6 @@ def fold_and_intern(
                     if k2 == 0:
                         break
                     j += k2
-                if i == s or j == e or j - i != 1 or raw[i] != _SPACE:
-                    folded = True
                 i = j
                 continue
             if words:
@@ -243,7 +239,6 @@ def fold_and_intern(
         piece_start[p] = o0
         piece_len[p] = o - o0
         piece_words[p] = words
-        changed[p] = folded
         if is_para[p]:
             blob_used = o
         else:
@@ -256,7 +251,6 @@ def fold_and_intern(
         piece_start,
         piece_len,
         piece_words,
-        changed,
         table,
         chunk_hash,
         arena,
@@ -276,7 +270,6 @@ class FoldedBatch:
     starts: npt.NDArray[np.int64]  # each piece's folded start in its buffer
     lens: npt.NDArray[np.int64]  # each piece's folded length in bytes
     words: npt.NDArray[np.int64]  # each piece's number of words
-    changed: npt.NDArray[np.bool_]  # folding changed the piece
 
 
 class ChunkTable:
@@ -304,7 +297,6 @@ class ChunkTable:
             piece_start,
             piece_len,
             piece_words,
-            changed,
             self._table,
             self._hash,
             self._arena,
@@ -329,7 +321,6 @@ class ChunkTable:
             starts=piece_start,
             lens=piece_len,
             words=piece_words,
-            changed=changed,
         )
 
 
