@@ -8,6 +8,11 @@ distinct chunk, and a batch's streams are built with numpy: the caller receives 
 integer arrays plus the terms the worker has not reported before, and maps them to its own
 vocabulary with :class:`TermMap` (per new term, not per token). The segment is the one
 ``lay_out`` makes, and the streams hold the same tokens in the same order.
+
+With numba, the per-word work is compiled: white-space folding, splitting and chunk look-up
+(:mod:`index.chunk_codes`) and the sentence splitting of ASCII paragraphs
+(:mod:`index.split_compiled`); without it, or for a coder made with ``compiled=False``,
+Python does the same (the tests compare the two).
 """
 
 from __future__ import annotations
@@ -299,7 +304,7 @@ def _sentences_compiled(laid: _Words) -> tuple[I64Array, I64Array, I64Array]:
     if odd.shape[0] == 0:
         return counts, spans, words
     split = np.flatnonzero(counts >= 0)  # the paragraphs the kernel split
-    found = {}
+    found: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
     for para in odd.tolist():
         text = laid.text(para)
         spans_of = _folded_spans(text) or [(0, 0)]
@@ -416,8 +421,8 @@ def _columns(
     spans: I64Array,
     mps: int,
 ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, I64Array]]:
-    """The segment's arrays (as ``lay_out`` makes them) from per-paragraph lists: passages
-    are windows of ``mps`` sentences of a paragraph."""
+    """The segment's arrays (as ``lay_out`` makes them) from per-paragraph columns and the
+    sentence spans: passages are windows of ``mps`` sentences of a paragraph."""
     ns = np.asarray(para_sentences, dtype=np.int64)
     n_paras = ns.shape[0]
     npp = (ns + mps - 1) // mps  # passages per paragraph
