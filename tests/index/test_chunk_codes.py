@@ -19,7 +19,7 @@ from index.chunk_codes import ChunkTable
 from index.records import Article
 from index.text import chunk_terms_many, chunk_terms_uncached
 
-pytestmark = pytest.mark.skipif(not chunk_codes.AVAILABLE, reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not chunk_codes.AVAILABLE, reason="numba is not installed")
 
 SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
 
@@ -38,6 +38,7 @@ def odd_spacing(rng: random.Random, n: int) -> list[str]:
     return ["".join(rng.choice(bits) for _ in range(rng.randint(0, 12))) for _ in range(n)]
 
 
+@needs_numba
 def test_folds_splits_and_numbers_chunks_like_str_split() -> None:
     rng = random.Random(4)
     batches = [all_code_points(rng), odd_spacing(rng, 3_000), [*awkward_texts(500), "", " "]]
@@ -68,6 +69,7 @@ def test_folds_splits_and_numbers_chunks_like_str_split() -> None:
     assert table.size == len(seen) > 1 << 17  # the table and its arrays grew
 
 
+@needs_numba
 def test_a_layout_coded_through_the_table_equals_the_python_one() -> None:
     rng = random.Random(9)
     texts = awkward_texts(300, seed=2) + odd_spacing(rng, 300)
