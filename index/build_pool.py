@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
+from index import chunk_codes, split_compiled
 from index.build_layout import CodedBatch, TermCoder, lay_out_coded
 from index.records import Article
 
@@ -64,6 +65,8 @@ def coded_batches(
             yield lay_out_coded(name, articles[start:end], max_passage_sentences, coder)
         return
     _ARTICLES = articles
+    chunk_codes.warm()  # the kernels compiled (or loaded) once here, not once per worker
+    split_compiled.warm()
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(n_workers, mp_context=context) as pool:

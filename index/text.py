@@ -273,6 +273,30 @@ def chunk_terms_uncached(chunk: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_ASCII_MARKS = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum() and chr(c) != "_")
+
+
+def chunk_terms_many(chunks: list[str]) -> list[tuple[str, ...]]:
+    """:func:`chunk_terms_uncached` of each chunk, for a build's new chunks.
+
+    Most chunks are one plain ASCII word between ASCII marks ("Said", "(Reuters)",
+    "home."): the token pattern finds just that word, which has no parts, digits or
+    apostrophes, so its terms are its stem (none for a stop word) and the pattern and
+    :func:`_expand`'s checks are skipped.
+    """
+    found: list[tuple[str, ...]] = []
+    stop = STOP_WORDS
+    for chunk in chunks:
+        if chunk.isascii():
+            core = chunk.strip(_ASCII_MARKS)
+            if core.isalpha():
+                word = core.lower()
+                found.append(() if word in stop else (_stem(word),))
+                continue
+        found.append(chunk_terms_uncached(chunk))
+    return found
+
+
 def tokenize(text: str) -> list[str]:
     """Index terms of a text: case-folded, stemmed, stop words dropped, numbers kept."""
     terms: list[str] = []
