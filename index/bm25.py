@@ -80,6 +80,9 @@ class BM25Index:
     #: Use the compiled MaxScore kernel when numba is there (tests switch it off to check
     #: the numpy path too).
     use_kernel = True
+    #: Postings of the leading query lists the kernel scores before its walk (tests vary it
+    #: so that small corpora exercise the walk too).
+    seed_budget = kernels.SEED_MAX
 
     def __init__(self, params: BM25Params) -> None:
         self.params = params
@@ -434,6 +437,7 @@ class BM25Index:
                 heap_s,
                 heap_i,
                 size,
+                self.seed_budget,
             )
         return heap_i[:size], heap_s[:size]
 
