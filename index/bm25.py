@@ -72,6 +72,17 @@ class _Term:
     weight: float  # multiplicity * idf * (k1 + 1): the contribution is weight * tf/(tf+K)
     bound: float  # an upper bound of the contribution, >= 0
     postings: int
+    where: tuple[_Where, ...]  # the segments holding the term, in segment order
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where one segment holds a term's postings, and their largest tf."""
+
+    segment: int  # index in the segment list
+    lo: int
+    hi: int
+    max_tf: int
 
 
 class BM25Index:
@@ -101,6 +112,8 @@ class BM25Index:
         self._scratch = np.zeros(0, dtype=np.float64)
         self._seen = np.zeros(0, dtype=bool)
         self._tomb_cache: dict[str, tuple[bytes, dict[str, Any]]] = {}
+        # per term id: (postings, largest tf, where): depends only on the segment list
+        self._where_cache: dict[int, tuple[int, int, tuple[_Where, ...]]] = {}
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -122,6 +135,7 @@ class BM25Index:
     def _append(self, seg: Segment) -> None:
         seg.max_tf()  # derived per-term data, computed now rather than in the first query
         self._segments.append(seg)
+        self._where_cache.clear()
         self._next_id = seg.end_id
         self._doc_len = np.concatenate([self._doc_len, np.asarray(seg.doc_len)])
         self._live = np.concatenate([self._live, np.ones(seg.n_docs, dtype=bool)])
@@ -201,6 +215,7 @@ class BM25Index:
         dead = ~self._live if self._n_unpurged else None
         merged = merge_segments(self._segments[lo:hi], len(self._vocab.terms), dead)
         self._segments[lo:hi] = [merged]
+        self._where_cache.clear()
         self._n_unpurged = self._count_unpurged()
 
     def _count_unpurged(self) -> int:
@@ -276,27 +291,43 @@ class BM25Index:
         if isinstance(query, str):
             raise TypeError("query must be a sequence of tokens, not a str")
         counts: dict[int, int] = {}
+        get = self._vocab.get
         for token in query:
-            tid = self._vocab.get(token)
-            if tid is not None and self._df[tid] > 0:
+            tid = get(token)
+            if tid is not None:
                 counts[tid] = counts.get(tid, 0) + 1
         p = self.params
         terms = []
         constant = 0.0
         for tid, mult in counts.items():
-            idf = self._idf_of(int(self._df[tid]))
+            df = int(self._df[tid])
+            if df <= 0:
+                continue
+            idf = self._idf_of(df)
             if p.variant == "plus":
                 constant += mult * idf * p.delta
             weight = mult * idf * (p.k1 + 1)
-            postings, max_tf = 0, 0
-            for seg in self._segments:
-                lo, hi = seg.postings_of(tid)
-                if lo < hi:
-                    postings += hi - lo
-                    max_tf = max(max_tf, int(seg.max_tf()[tid]))
-            terms.append(_Term(tid, weight, self._bound(weight, max_tf), postings))
+            postings, max_tf, where = self._where(tid)
+            terms.append(_Term(tid, weight, self._bound(weight, max_tf), postings, where))
         terms.sort(key=lambda t: (-t.bound, t.postings, t.tid))
         return terms, constant
+
+    def _where(self, tid: int) -> tuple[int, int, tuple[_Where, ...]]:
+        """(postings, largest tf, where) of a term over the segments; cached per term until
+        the segment list changes (removals leave postings in place, so they keep it)."""
+        found = self._where_cache.get(tid)
+        if found is None:
+            postings, max_tf, where = 0, 0, []
+            for i, seg in enumerate(self._segments):
+                lo, hi = seg.postings_of(tid)
+                if lo < hi:
+                    top = int(seg.max_tf()[tid])
+                    postings += hi - lo
+                    max_tf = max(max_tf, top)
+                    where.append(_Where(i, lo, hi, top))
+            found = (postings, max_tf, tuple(where))
+            self._where_cache[tid] = found
+        return found
 
     def _postings(self, term: _Term) -> Iterable[tuple[npt.NDArray[np.int32], F64]]:
         """(doc ids, contributions) of a term, one pair per segment holding it."""
@@ -358,18 +389,16 @@ class BM25Index:
         acc = np.zeros(arr.shape[0], dtype=np.float64)
         if kernels.AVAILABLE and self.use_kernel:
             kvals = self._k()
-            for seg in self._segments:
+            for i, seg in enumerate(self._segments):
                 a, b = np.searchsorted(sorted_ids, [seg.first_id, seg.end_id])
-                spans = self._spans(seg, terms)
+                spans = self._spans(i, terms)
                 if a == b or not spans:
                     continue
                 part = acc[a:b]
                 kernels.score_ids_segment(
                     seg.post_docs,
                     seg.post_tf,
-                    np.array([s[0] for s in spans], dtype=np.int64),
-                    np.array([s[1] for s in spans], dtype=np.int64),
-                    np.array([s[2] for s in spans], dtype=np.float64),
+                    np.array(spans, dtype=np.float64),
                     kvals,
                     sorted_ids[a:b],
                     part,
@@ -392,44 +421,37 @@ class BM25Index:
         if k <= 0 or not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         if terms[-1].weight < 0:  # Okapi with a negative floor: partial sums are no bound
-            ids, scores = self._exhaustive(terms)
+            ids, scores = _select(*self._exhaustive(terms), k)
         elif kernels.AVAILABLE and self.use_kernel:
             ids, scores = self._max_score_compiled(terms, min(k, max(self._n_live, 1)))
         else:
-            ids, scores = self._max_score(terms, k)
-        ids, scores = _select(ids, scores, k)
+            ids, scores = _select(*self._max_score(terms, k), k)
         return ids, scores + constant
 
-    def _spans(self, seg: Segment, terms: list[_Term]) -> list[tuple[int, int, float, float, int]]:
-        """(start, end, weight, bound, max tf) in this segment of the terms it holds."""
-        max_tf = seg.max_tf()
+    def _spans(self, segment: int, terms: list[_Term]) -> list[tuple[int, int, float, float, int]]:
+        """(start, end, weight, bound, max tf) in one segment of the terms it holds."""
         spans = []
         for t in terms:
-            lo, hi = seg.postings_of(t.tid)
-            if lo < hi:
-                top = int(max_tf[t.tid])
-                spans.append((lo, hi, t.weight, self._bound(t.weight, top), top))
+            for w in t.where:
+                if w.segment == segment:
+                    spans.append((w.lo, w.hi, t.weight, self._bound(t.weight, w.max_tf), w.max_tf))
         return spans
 
     def _max_score_compiled(self, terms: list[_Term], k: int) -> tuple[I64, F64]:
-        """Document-at-a-time MaxScore (numba), one segment after the other."""
+        """Document-at-a-time MaxScore (numba), one segment after the other; the result is
+        sorted best first (ties: smaller id first)."""
         heap_s = np.empty(k, dtype=np.float64)
         heap_i = np.empty(k, dtype=np.int64)
         size = 0
         kvals = self._k()
-        for seg in self._segments:
-            spans = self._spans(seg, terms)
+        for i, seg in enumerate(self._segments):
+            spans = self._spans(i, terms)
             if not spans:
                 continue
-            cols = list(zip(*spans, strict=True))
             size = kernels.max_score_segment(
                 seg.post_docs,
                 seg.post_tf,
-                np.array(cols[0], dtype=np.int64),
-                np.array(cols[1], dtype=np.int64),
-                np.array(cols[2], dtype=np.float64),
-                np.array(cols[3], dtype=np.float64),
-                np.array(cols[4], dtype=np.float64),
+                np.array(spans, dtype=np.float64),
                 1 + _UB_SLACK,
                 kvals,
                 self._live,
@@ -439,6 +461,7 @@ class BM25Index:
                 size,
                 self.seed_budget,
             )
+        kernels.sort_heap(heap_s, heap_i, size)
         return heap_i[:size], heap_s[:size]
 
     def _scratch_arrays(self) -> tuple[F64, npt.NDArray[np.bool_]]:

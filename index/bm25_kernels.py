@@ -212,11 +212,7 @@ def _walk_one(
 def max_score_segment(
     docs: Any,
     tfs: Any,
-    starts: Any,
-    ends: Any,
-    weights: Any,
-    bounds: Any,
-    max_tfs: Any,
+    spans: Any,
     slack: float,
     kvals: Any,
     live: Any,
@@ -228,15 +224,21 @@ def max_score_segment(
 ) -> int:
     """Add one segment's documents to the top-k heap; returns the heap's new size.
 
-    ``starts``/``ends`` delimit each query term's postings in ``docs``/``tfs`` (canonical
-    order), ``weights`` are idf * (k1+1) * multiplicity, ``bounds`` their upper bounds over
-    all documents and ``max_tfs`` their largest tf; ``kvals`` is the per-document length
+    ``spans`` has a row per query term (canonical order): start and end of its postings in
+    ``docs``/``tfs``, weight (idf * (k1+1) * multiplicity), upper bound over all documents
+    and largest tf (one float array: one argument to pass, not five); ``kvals`` is the
+    per-document length
     factor k1 * (1 - b + b * dl / avgdl). For a visited document the look-up terms are
     bounded with its own length factor, weight * max_tf / (max_tf + K_doc) * (1 + slack),
     which is much tighter than the global bound for documents of average length or more.
     """
     k = heap_s.shape[0]
-    m = starts.shape[0]
+    m = spans.shape[0]
+    starts = spans[:, 0].astype(np.int64)
+    ends = spans[:, 1].astype(np.int64)
+    weights = spans[:, 2].copy()
+    bounds = spans[:, 3].copy()
+    max_tfs = spans[:, 4].copy()
     rest = np.zeros(m + 1)
     for j in range(m - 1, -1, -1):
         rest[j] = rest[j + 1] + bounds[j]
@@ -378,26 +380,36 @@ def max_score_segment(
 
 
 @njit(cache=True, nogil=True)
+def sort_heap(heap_s: Any, heap_i: Any, size: int) -> None:
+    """Sort the first ``size`` heap entries in place, best first (ties: smaller id first)."""
+    for end in range(size - 1, 0, -1):
+        heap_s[0], heap_s[end] = heap_s[end], heap_s[0]
+        heap_i[0], heap_i[end] = heap_i[end], heap_i[0]
+        _sift_down(heap_s, heap_i, end, 0)
+
+
+@njit(cache=True, nogil=True)
 def score_ids_segment(
     docs: Any,
     tfs: Any,
-    starts: Any,
-    ends: Any,
-    weights: Any,
+    spans: Any,
     kvals: Any,
     ids: Any,
     acc: Any,
 ) -> None:
     """Add each term's contribution to ``acc[i]`` for the sorted doc ids ``ids`` of a segment.
 
+    ``spans`` has a row per term: start and end of its postings, weight (as in
+    :func:`max_score_segment`; further columns are ignored).
+
     Terms are taken in canonical order, so each document's sum has the same order (and the
     same bits) as in ``get_scores`` and ``top_k``.
     """
     n = ids.shape[0]
-    for j in range(starts.shape[0]):
-        p = starts[j]
-        hi = ends[j]
-        w = weights[j]
+    for j in range(spans.shape[0]):
+        p = int(spans[j, 0])
+        hi = int(spans[j, 1])
+        w = spans[j, 2]
         for i in range(n):
             doc = ids[i]
             p = _gallop(docs, p, hi, doc)
