@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps a cl
         return wrap
 
 
-SEED_MAX = 8_192  # postings of the leading lists the top-k kernel scores up front
+SEED_MAX = 32_768  # postings of the leading lists the top-k kernel may score up front
 
 
 @njit(cache=True, nogil=True)
@@ -227,10 +227,10 @@ def max_score_segment(
     ``spans`` has a row per query term (canonical order): start and end of its postings in
     ``docs``/``tfs``, weight (idf * (k1+1) * multiplicity), upper bound over all documents
     and largest tf (one float array: one argument to pass, not five); ``kvals`` is the
-    per-document length
-    factor k1 * (1 - b + b * dl / avgdl). For a visited document the look-up terms are
-    bounded with its own length factor, weight * max_tf / (max_tf + K_doc) * (1 + slack),
-    which is much tighter than the global bound for documents of average length or more.
+    per-document length factor k1 * (1 - b + b * dl / avgdl), ``k_min`` a lower bound of
+    it. For a visited document the look-up terms are bounded with its own length factor,
+    weight * max_tf / (max_tf + K_doc) * (1 + slack), which is much tighter than the global
+    bound for documents of average length or more.
     """
     k = heap_s.shape[0]
     m = spans.shape[0]
