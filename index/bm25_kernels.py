@@ -5,9 +5,16 @@ index's canonical order (decreasing upper bound), so a document's score is summe
 same order as ``get_scores`` and ``scores`` sum it, bit for bit. The terms whose bounds
 together cannot beat the current k-th best score are "non-essential": a document is only
 visited when an essential term holds it, and the non-essential terms are only looked up
-(galloping search) while the document can still beat the threshold. Exact: pruning never
-drops a document that could enter the top k; among equal scores the smaller id wins because
-documents arrive in increasing id order and a newcomer must be strictly better.
+(galloping search) while the document can still beat the threshold. Before the walk, the
+documents of the leading short lists (rare terms, which hold most of the top k) are scored
+in full ("seeding"), so the threshold starts near its final value and the long lists of
+common terms turn non-essential early; the walk skips the seeded documents. When only one
+list is left essential besides the seeded ones, a tighter loop walks it alone.
+
+Exact: pruning never drops a document that could still enter the top k (every bound
+compares with ``<``, and bounds carry a relative slack against rounding); the heap orders
+entries by (score, smaller id), so among equal scores the smaller id wins whatever order
+the seed pass and the walk meet the documents in.
 
 ``AVAILABLE`` is False when numba cannot be imported; ``index.bm25`` then falls back to its
 numpy term-at-a-time path.
