@@ -121,3 +121,28 @@ def test_ties_go_to_the_smaller_id_across_seed_and_walk(monkeypatch: pytest.Monk
                 ids, scores = index.top_k(query, k)
                 assert ids.tolist() == want_ids, (query, budget, k)
                 assert scores.tobytes() == want_scores.tobytes()
+
+
+@pytest.mark.parametrize("long_doc", [0, 300, 70_000], ids=["uint8", "uint16", "int32"])
+def test_length_table_gives_the_bits_of_the_per_document_factor(
+    long_doc: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernels read K as table[length]: equal bits to K per document, for every width
+    of the length array, also after adds and removals move avgdl."""
+    monkeypatch.setattr(BM25Index, "seed_budget", 40)
+    rng = random.Random(long_doc)
+    docs = _docs(rng, 800, 120)
+    if long_doc:
+        docs[5] = rng.choices([f"t{r}" for r in range(120)], k=long_doc)
+    index = BM25Index.build(docs, BM25Params(k1=1.3, b=0.7))
+    queries = _queries(rng, 120, 12)
+    for step in range(3):
+        dls, table = index._k_lookup()
+        assert dls.dtype == {0: np.uint8, 300: np.uint16, 70_000: np.int32}[long_doc]
+        assert table[dls].tobytes() == index._k().tobytes()
+        if kernels.AVAILABLE:
+            _check(index, queries)
+        if step == 0:
+            index.add(_docs(rng, 40, 130))
+        else:
+            index.remove(rng.sample(range(800), 50))
