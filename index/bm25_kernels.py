@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps a cl
         return wrap
 
 
-SEED_MAX = 32_768  # postings of the leading lists the top-k kernel may score up front
+SEED_MAX = 8_192  # postings of the leading lists the top-k kernel may score up front
 
 
 @njit(cache=True, nogil=True)
