@@ -41,6 +41,8 @@ DELTA_SHARE = 1 / 8
 #: Removed documents whose postings are purged (by a merge) once they reach this share.
 DEAD_SHARE = 1 / 4
 _UB_SLACK = 1e-9
+#: Terms whose segment spans ``_plan`` keeps (queries reuse a small working set of terms).
+_WHERE_CACHE_MAX = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +348,8 @@ class BM25Index:
                     max_tf = max(max_tf, top)
                     where.append(_Where(i, lo, hi, top))
             found = (postings, max_tf, tuple(where))
+            if len(self._where_cache) >= _WHERE_CACHE_MAX:
+                self._where_cache.clear()  # crude bound; a term costs ~1 us to look up again
             self._where_cache[tid] = found
         return found
 

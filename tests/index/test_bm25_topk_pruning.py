@@ -13,6 +13,7 @@ import random
 import numpy as np
 import pytest
 
+from index import bm25
 from index import bm25_kernels as kernels
 from index.bm25 import BM25Index, BM25Params
 
@@ -146,3 +147,22 @@ def test_length_table_gives_the_bits_of_the_per_document_factor(
             index.add(_docs(rng, 40, 130))
         else:
             index.remove(rng.sample(range(800), 50))
+
+
+def test_term_span_cache_is_bounded_and_follows_merges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-term span cache stays small, and a merge (which moves every posting) or an add
+    (new segment) never leaves stale spans behind."""
+    rng = random.Random(3)
+    index = BM25Index.build(_docs(rng, 600, 80), BM25Params())
+    queries = _queries(rng, 80, 10)
+    with monkeypatch.context() as small:
+        small.setattr(bm25, "_WHERE_CACHE_MAX", 3)
+        _check(index, queries)
+        assert 0 < len(index._where_cache) <= 3
+    _check(index, queries)  # every queried term cached now
+    index.add(_docs(rng, 200, 90))  # more than DELTA_SHARE of the base: merged into one
+    assert len(index._segments) == 1
+    _check(index, queries)
+    index.remove(range(0, 800, 2))  # past DEAD_SHARE: purged by a merge, no add in between
+    assert index._n_unpurged == 0
+    _check(index, queries)
