@@ -43,6 +43,8 @@ DELTA_SHARE = 1 / 8
 #: Removed documents whose postings are purged (by a merge) once they reach this share.
 DEAD_SHARE = 1 / 4
 _UB_SLACK = 1e-9
+#: Terms whose segment spans ``_plan`` keeps (queries reuse a small working set of terms).
+_WHERE_CACHE_MAX = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,17 @@ class _Term:
     weight: float  # multiplicity * idf * (k1 + 1): the contribution is weight * tf/(tf+K)
     bound: float  # an upper bound of the contribution, >= 0
     postings: int
+    where: tuple[_Where, ...]  # the segments holding the term, in segment order
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where one segment holds a term's postings, and their largest tf."""
+
+    segment: int  # index in the segment list
+    lo: int
+    hi: int
+    max_tf: int
 
 
 class BM25Index:
@@ -85,6 +98,9 @@ class BM25Index:
     #: Use the compiled MaxScore kernel when numba is there (tests switch it off to check
     #: the numpy path too).
     use_kernel = True
+    #: Postings of the leading query lists the kernel scores before its walk (tests vary it
+    #: so that small corpora exercise the walk too).
+    seed_budget = kernels.SEED_MAX
 
     def __init__(self, params: BM25Params) -> None:
         self.params = params
@@ -99,10 +115,15 @@ class BM25Index:
         self._n_unpurged = 0  # removed documents whose postings are still in segments
         self._k_cache: F64 | None = None
         self._k_min = 0.0
+        self._dls: npt.NDArray[Any] = np.zeros(0, dtype=np.uint8)
+        self._dl_top = 0
+        self._ktab: F64 | None = None
         self._avg_idf_cache: float | None = None
         self._scratch = np.zeros(0, dtype=np.float64)
         self._seen = np.zeros(0, dtype=bool)
         self._tomb_cache: dict[str, tuple[bytes, dict[str, Any]]] = {}
+        # per term id: (postings, largest tf, where): depends only on the segment list
+        self._where_cache: dict[int, tuple[int, int, tuple[_Where, ...]]] = {}
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -124,6 +145,7 @@ class BM25Index:
     def _append(self, seg: Segment) -> None:
         seg.max_tf()  # derived per-term data, computed now rather than in the first query
         self._segments.append(seg)
+        self._where_cache.clear()
         self._next_id = seg.end_id
         self._doc_len = np.concatenate([self._doc_len, np.asarray(seg.doc_len)])
         self._live = np.concatenate([self._live, np.ones(seg.n_docs, dtype=bool)])
@@ -142,6 +164,7 @@ class BM25Index:
 
     def _changed(self) -> None:
         self._k_cache = None
+        self._ktab = None
         self._avg_idf_cache = None
 
     def remove(self, ids: Iterable[int]) -> None:
@@ -203,6 +226,7 @@ class BM25Index:
         dead = ~self._live if self._n_unpurged else None
         merged = merge_segments(self._segments[lo:hi], len(self._vocab.terms), dead)
         self._segments[lo:hi] = [merged]
+        self._where_cache.clear()
         self._n_unpurged = self._count_unpurged()
 
     def _count_unpurged(self) -> int:
@@ -297,6 +321,22 @@ class BM25Index:
             self._k_min = float(self._k_cache[nonempty].min()) if nonempty.any() else 0.0
         return self._k_cache
 
+    def _k_lookup(self) -> tuple[npt.NDArray[Any], F64]:
+        """(per document its length in the narrowest integer type, K per length): a
+        document's K is ``ktab[dls[doc]]``, the same bits as ``_k()[doc]`` (same formula on
+        the same numbers), from 1 byte per short document instead of 8."""
+        if self._dls.shape[0] != self._next_id:
+            top = int(self._doc_len.max()) if self._doc_len.size else 0
+            dtype = np.uint8 if top <= 0xFF else np.uint16 if top <= 0xFFFF else np.int32
+            self._dls = self._doc_len.astype(dtype)
+            self._dl_top = top
+            self._ktab = None
+        if self._ktab is None:
+            p = self.params
+            lengths = np.arange(self._dl_top + 1, dtype=np.float64)
+            self._ktab = formula.length_k(p.k1, p.b, lengths, self.avgdl)
+        return self._dls, self._ktab
+
     def _bound(self, weight: float, max_tf: int) -> float:
         """Upper bound of weight * tf / (tf + K) over tf <= max_tf and any document's K."""
         if weight <= 0 or max_tf <= 0:
@@ -310,27 +350,45 @@ class BM25Index:
         if isinstance(query, str):
             raise TypeError("query must be a sequence of tokens, not a str")
         counts: dict[int, int] = {}
+        get = self._vocab.get
         for token in query:
-            tid = self._vocab.get(token)
-            if tid is not None and self._df[tid] > 0:
+            tid = get(token)
+            if tid is not None:
                 counts[tid] = counts.get(tid, 0) + 1
         p = self.params
         terms = []
         constant = 0.0
         for tid, mult in counts.items():
-            idf = self._idf_of(int(self._df[tid]))
+            df = int(self._df[tid])
+            if df <= 0:
+                continue
+            idf = self._idf_of(df)
             if p.variant == "plus":
                 constant += mult * idf * p.delta
             weight = mult * idf * (p.k1 + 1)
-            postings, max_tf = 0, 0
-            for seg in self._segments:
-                lo, hi = seg.postings_of(tid)
-                if lo < hi:
-                    postings += hi - lo
-                    max_tf = max(max_tf, int(seg.max_tf()[tid]))
-            terms.append(_Term(tid, weight, self._bound(weight, max_tf), postings))
+            postings, max_tf, where = self._where(tid)
+            terms.append(_Term(tid, weight, self._bound(weight, max_tf), postings, where))
         terms.sort(key=lambda t: (-t.bound, t.postings, t.tid))
         return terms, constant
+
+    def _where(self, tid: int) -> tuple[int, int, tuple[_Where, ...]]:
+        """(postings, largest tf, where) of a term over the segments; cached per term until
+        the segment list changes (removals leave postings in place, so they keep it)."""
+        found = self._where_cache.get(tid)
+        if found is None:
+            postings, max_tf, where = 0, 0, []
+            for i, seg in enumerate(self._segments):
+                lo, hi = seg.postings_of(tid)
+                if lo < hi:
+                    top = int(seg.max_tf()[tid])
+                    postings += hi - lo
+                    max_tf = max(max_tf, top)
+                    where.append(_Where(i, lo, hi, top))
+            found = (postings, max_tf, tuple(where))
+            if len(self._where_cache) >= _WHERE_CACHE_MAX:
+                self._where_cache.clear()  # crude bound; a term costs ~1 us to look up again
+            self._where_cache[tid] = found
+        return found
 
     def _postings(self, term: _Term) -> Iterable[tuple[npt.NDArray[np.int32], F64]]:
         """(doc ids, contributions) of a term, one pair per segment holding it."""
@@ -391,20 +449,19 @@ class BM25Index:
         terms, constant = self._plan(query)
         acc = np.zeros(arr.shape[0], dtype=np.float64)
         if kernels.AVAILABLE and self.use_kernel:
-            kvals = self._k()
-            for seg in self._segments:
+            dls, ktab = self._k_lookup()
+            for i, seg in enumerate(self._segments):
                 a, b = np.searchsorted(sorted_ids, [seg.first_id, seg.end_id])
-                spans = self._spans(seg, terms)
+                spans = self._spans(i, terms)
                 if a == b or not spans:
                     continue
                 part = acc[a:b]
                 kernels.score_ids_segment(
                     seg.post_docs,
                     seg.post_tf,
-                    np.array([s[0] for s in spans], dtype=np.int64),
-                    np.array([s[1] for s in spans], dtype=np.int64),
-                    np.array([s[2] for s in spans], dtype=np.float64),
-                    kvals,
+                    np.array(spans, dtype=np.float64),
+                    dls,
+                    ktab,
                     sorted_ids[a:b],
                     part,
                 )
@@ -426,52 +483,48 @@ class BM25Index:
         if k <= 0 or not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         if terms[-1].weight < 0:  # Okapi with a negative floor: partial sums are no bound
-            ids, scores = self._exhaustive(terms)
+            ids, scores = _select(*self._exhaustive(terms), k)
         elif kernels.AVAILABLE and self.use_kernel:
             ids, scores = self._max_score_compiled(terms, min(k, max(self._n_live, 1)))
         else:
-            ids, scores = self._max_score(terms, k)
-        ids, scores = _select(ids, scores, k)
+            ids, scores = _select(*self._max_score(terms, k), k)
         return ids, scores + constant
 
-    def _spans(self, seg: Segment, terms: list[_Term]) -> list[tuple[int, int, float, float, int]]:
-        """(start, end, weight, bound, max tf) in this segment of the terms it holds."""
-        max_tf = seg.max_tf()
+    def _spans(self, segment: int, terms: list[_Term]) -> list[tuple[int, int, float, float, int]]:
+        """(start, end, weight, bound, max tf) in one segment of the terms it holds."""
         spans = []
         for t in terms:
-            lo, hi = seg.postings_of(t.tid)
-            if lo < hi:
-                top = int(max_tf[t.tid])
-                spans.append((lo, hi, t.weight, self._bound(t.weight, top), top))
+            for w in t.where:
+                if w.segment == segment:
+                    spans.append((w.lo, w.hi, t.weight, self._bound(t.weight, w.max_tf), w.max_tf))
         return spans
 
     def _max_score_compiled(self, terms: list[_Term], k: int) -> tuple[I64, F64]:
-        """Document-at-a-time MaxScore (numba), one segment after the other."""
+        """Document-at-a-time MaxScore (numba), one segment after the other; the result is
+        sorted best first (ties: smaller id first)."""
         heap_s = np.empty(k, dtype=np.float64)
         heap_i = np.empty(k, dtype=np.int64)
         size = 0
-        kvals = self._k()
-        for seg in self._segments:
-            spans = self._spans(seg, terms)
+        dls, ktab = self._k_lookup()
+        for i, seg in enumerate(self._segments):
+            spans = self._spans(i, terms)
             if not spans:
                 continue
-            cols = list(zip(*spans, strict=True))
             size = kernels.max_score_segment(
                 seg.post_docs,
                 seg.post_tf,
-                np.array(cols[0], dtype=np.int64),
-                np.array(cols[1], dtype=np.int64),
-                np.array(cols[2], dtype=np.float64),
-                np.array(cols[3], dtype=np.float64),
-                np.array(cols[4], dtype=np.float64),
+                np.array(spans, dtype=np.float64),
                 1 + _UB_SLACK,
-                kvals,
+                dls,
+                ktab,
                 self._live,
                 self._n_unpurged > 0,
                 heap_s,
                 heap_i,
                 size,
+                self.seed_budget,
             )
+        kernels.sort_heap(heap_s, heap_i, size)
         return heap_i[:size], heap_s[:size]
 
     def _scratch_arrays(self) -> tuple[F64, npt.NDArray[np.bool_]]:

@@ -5,9 +5,16 @@ index's canonical order (decreasing upper bound), so a document's score is summe
 same order as ``get_scores`` and ``scores`` sum it, bit for bit. The terms whose bounds
 together cannot beat the current k-th best score are "non-essential": a document is only
 visited when an essential term holds it, and the non-essential terms are only looked up
-(galloping search) while the document can still beat the threshold. Exact: pruning never
-drops a document that could enter the top k; among equal scores the smaller id wins because
-documents arrive in increasing id order and a newcomer must be strictly better.
+(galloping search) while the document can still beat the threshold. Before the walk, the
+documents of the leading short lists (rare terms, which hold most of the top k) are scored
+in full ("seeding"), so the threshold starts near its final value and the long lists of
+common terms turn non-essential early; the walk skips the seeded documents. When only one
+list is left essential besides the seeded ones, a tighter loop walks it alone.
+
+Exact: pruning never drops a document that could still enter the top k (every bound
+compares with ``<``, and bounds carry a relative slack against rounding); the heap orders
+entries by (score, smaller id), so among equal scores the smaller id wins whatever order
+the seed pass and the walk meet the documents in.
 
 ``AVAILABLE`` is False when numba cannot be imported; ``index.bm25`` then falls back to its
 numpy term-at-a-time path.
@@ -33,7 +40,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps a cl
         return wrap
 
 
-SEED_MAX = 1_024  # longest first-term posting list the top-k kernel scores up front
+SEED_MAX = 8_192  # postings of the leading lists the top-k kernel may score up front
 
 
 @njit(cache=True, nogil=True)
@@ -110,66 +117,222 @@ def _gallop(docs: Any, lo: int, hi: int, target: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def max_score_segment(
+def _seed_lists(starts: Any, ends: Any, budget: int) -> int:
+    """How many leading lists the seed pass scores: while their postings fit ``budget``."""
+    m = starts.shape[0]
+    total = 0
+    s = 0
+    while s < m:
+        total += ends[s] - starts[s]
+        if total > budget:
+            break
+        s += 1
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _walk_one(
     docs: Any,
     tfs: Any,
-    starts: Any,
     ends: Any,
     weights: Any,
-    bounds: Any,
     max_tfs: Any,
     slack: float,
-    kvals: Any,
+    dls: Any,
+    ktab: Any,
     live: Any,
     check_live: bool,
     heap_s: Any,
     heap_i: Any,
     size: int,
+    pos: Any,
+    rest: Any,
+    rest_doc: Any,
+    n_seed: int,
+    theta: float,
+) -> int:
+    """The rest of the walk once list ``n_seed`` is the only essential list not seeded:
+    a tight loop over its postings (most fail the first bound test), skipping the seeded
+    documents. Returns the heap's size."""
+    k = heap_s.shape[0]
+    m = ends.shape[0]
+    big = np.iinfo(np.int64).max
+    j = n_seed
+    w = weights[j]
+    r = rest[j + 1]
+    end = ends[j]
+    next_seeded = big  # smallest doc still ahead in the seed lists
+    for s in range(n_seed):
+        if pos[s] < ends[s]:
+            next_seeded = min(next_seeded, docs[pos[s]])
+    p = pos[j]
+    while p < end:
+        doc = docs[p]
+        t = np.float64(tfs[p])
+        p += 1
+        if doc >= next_seeded:
+            seeded = False
+            next_seeded = big
+            for s in range(n_seed):
+                q = pos[s]
+                while q < ends[s] and docs[q] < doc:
+                    q += 1
+                pos[s] = q
+                if q < ends[s]:
+                    seeded = seeded or docs[q] == doc
+                    next_seeded = min(next_seeded, docs[q])
+            if seeded:
+                continue
+        kd = ktab[dls[doc]]
+        score = (t * w) / (t + kd)
+        if score + r < theta:
+            continue
+        if check_live and not live[doc]:
+            continue
+        acc = 0.0
+        for i in range(m - 1, j, -1):
+            acc += weights[i] * max_tfs[i] / (max_tfs[i] + kd) * slack
+            rest_doc[i] = acc
+        hopeful = True
+        for i in range(j + 1, m):
+            if score + rest_doc[i] < theta:
+                hopeful = False
+                break
+            q = _gallop(docs, pos[i], ends[i], doc)
+            pos[i] = q
+            if q < ends[i] and docs[q] == doc:
+                t = np.float64(tfs[q])
+                score += (t * weights[i]) / (t + kd)
+        if not hopeful:
+            continue
+        if size == k and not _worse(heap_s[0], heap_i[0], score, doc):
+            continue
+        size = _offer(heap_s, heap_i, size, score, doc)
+        if size == k:
+            theta = heap_s[0]
+            if rest[j] < theta:
+                break  # no document outside the seed lists can reach the top k any more
+    pos[j] = p
+    return size
+
+
+@njit(cache=True, nogil=True)
+def max_score_segment(
+    docs: Any,
+    tfs: Any,
+    spans: Any,
+    slack: float,
+    dls: Any,
+    ktab: Any,
+    live: Any,
+    check_live: bool,
+    heap_s: Any,
+    heap_i: Any,
+    size: int,
+    seed_budget: int,
 ) -> int:
     """Add one segment's documents to the top-k heap; returns the heap's new size.
 
-    ``starts``/``ends`` delimit each query term's postings in ``docs``/``tfs`` (canonical
-    order), ``weights`` are idf * (k1+1) * multiplicity, ``bounds`` their upper bounds over
-    all documents and ``max_tfs`` their largest tf; ``kvals`` is the per-document length
-    factor k1 * (1 - b + b * dl / avgdl). For a visited document the look-up terms are
-    bounded with its own length factor, weight * max_tf / (max_tf + K_doc) * (1 + slack),
-    which is much tighter than the global bound for documents of average length or more.
+    ``spans`` has a row per query term (canonical order): start and end of its postings in
+    ``docs``/``tfs``, weight (idf * (k1+1) * multiplicity), upper bound over all documents
+    and largest tf (one float array: one argument to pass, not five). A document's length
+    factor K = k1 * (1 - b + b * dl / avgdl) is ``ktab[dls[doc]]``: its length, stored in
+    the narrowest integer type, indexes a table of K per length (for a million short
+    passages 1 MB that stays in cache between queries, not 8 MB of floats that must come
+    from memory again). For a visited document the look-up terms are bounded with its own
+    length factor, weight * max_tf / (max_tf + K_doc) * (1 + slack), which is much tighter
+    than the global bound for documents of average length or more.
     """
     k = heap_s.shape[0]
-    m = starts.shape[0]
+    m = spans.shape[0]
+    starts = spans[:, 0].astype(np.int64)
+    ends = spans[:, 1].astype(np.int64)
+    weights = spans[:, 2].copy()
+    bounds = spans[:, 3].copy()
+    max_tfs = spans[:, 4].copy()
     rest = np.zeros(m + 1)
     for j in range(m - 1, -1, -1):
         rest[j] = rest[j + 1] + bounds[j]
     rest_doc = np.zeros(m + 1)
     pos = starts.copy()
-    # Seed: score every document of the first (highest bound, usually rarest) term in full
-    # before the walk, so the threshold starts near its final value instead of at the
-    # first k documents by id; the walk below then skips those documents.
-    seeded = m > 1 and ends[0] - starts[0] <= SEED_MAX
-    if seeded:
-        for p0 in range(starts[0], ends[0]):
-            doc = docs[p0]
-            if check_live and not live[doc]:
-                continue
-            kd = kvals[doc]
-            t = np.float64(tfs[p0])
-            score = (t * weights[0]) / (t + kd)
-            for j in range(1, m):
-                p = _gallop(docs, pos[j], ends[j], doc)
-                pos[j] = p
-                if p < ends[j] and docs[p] == doc:
-                    t = np.float64(tfs[p])
-                    score += (t * weights[j]) / (t + kd)
-            size = _offer(heap_s, heap_i, size, score, doc)
-        for j in range(m):
-            pos[j] = starts[j]
+    big = np.iinfo(np.int64).max
+    # Seed: score in full every document of the leading (highest bound, usually rarest)
+    # lists while they are short, one list after the other, before the walk, so the
+    # threshold starts near its final value instead of at the first k documents by id; the
+    # walk below skips those documents. Seeding stops once the remaining lists cannot bring
+    # a new document into the top k on their own (the walk would not visit them).
     theta = heap_s[0] if size == k else -np.inf
+    n_seed = 0
+    budget = seed_budget
+    while n_seed < m and ends[n_seed] - starts[n_seed] <= budget:
+        if size == k and rest[n_seed] < theta:
+            break
+        j = n_seed
+        budget -= ends[j] - starts[j]
+        for i in range(m):
+            pos[i] = starts[i]
+        w = weights[j]
+        for p0 in range(starts[j], ends[j]):
+            doc = docs[p0]
+            dup = False
+            for i in range(j):  # seeded with an earlier list
+                q = _gallop(docs, pos[i], ends[i], doc)
+                pos[i] = q
+                if q < ends[i] and docs[q] == doc:
+                    dup = True
+                    break
+            if dup or (check_live and not live[doc]):
+                continue
+            kd = ktab[dls[doc]]
+            t = np.float64(tfs[p0])
+            score = (t * w) / (t + kd)
+            hopeful = True
+            for i in range(j + 1, m):
+                if score + rest[i] < theta:
+                    hopeful = False
+                    break
+                q = _gallop(docs, pos[i], ends[i], doc)
+                pos[i] = q
+                if q < ends[i] and docs[q] == doc:
+                    t = np.float64(tfs[q])
+                    score += (t * weights[i]) / (t + kd)
+            if not hopeful:
+                continue
+            if size == k and not _worse(heap_s[0], heap_i[0], score, doc):
+                continue
+            size = _offer(heap_s, heap_i, size, score, doc)
+            if size == k:
+                theta = heap_s[0]
+        n_seed += 1
+    for i in range(m):
+        pos[i] = starts[i]
     n_ess = m
     if size == k:
         while n_ess > 0 and rest[n_ess - 1] < theta:
             n_ess -= 1
-    big = np.iinfo(np.int64).max
-    while n_ess > 0:
+    while n_ess > n_seed:
+        if n_ess == n_seed + 1:
+            size = _walk_one(
+                docs,
+                tfs,
+                ends,
+                weights,
+                max_tfs,
+                slack,
+                dls,
+                ktab,
+                live,
+                check_live,
+                heap_s,
+                heap_i,
+                size,
+                pos,
+                rest,
+                rest_doc,
+                n_seed,
+                theta,
+            )
+            break
         doc = big
         for j in range(n_ess):
             p = pos[j]
@@ -177,13 +340,19 @@ def max_score_segment(
                 doc = docs[p]
         if doc == big:
             break
-        if seeded and pos[0] < ends[0] and docs[pos[0]] == doc:
-            for j in range(n_ess):  # scored by the seed pass: step past it
+        seeded = False
+        for j in range(n_seed):  # scored by the seed pass: step past it
+            p = pos[j]
+            if p < ends[j] and docs[p] == doc:
+                seeded = True
+                break
+        if seeded:
+            for j in range(n_ess):
                 p = pos[j]
                 if p < ends[j] and docs[p] == doc:
                     pos[j] = p + 1
             continue
-        kd = kvals[doc]
+        kd = ktab[dls[doc]]
         score = 0.0
         for j in range(n_ess):
             p = pos[j]
@@ -193,14 +362,13 @@ def max_score_segment(
                 pos[j] = p + 1
         if check_live and not live[doc]:
             continue
-        if n_ess < m and score + rest[n_ess] >= theta:
+        if n_ess < m:
+            if score + rest[n_ess] < theta:
+                continue
             acc = 0.0
             for j in range(m - 1, n_ess - 1, -1):
                 acc += weights[j] * max_tfs[j] / (max_tfs[j] + kd) * slack
                 rest_doc[j] = acc
-        else:
-            for j in range(n_ess, m):
-                rest_doc[j] = rest[j]
         hopeful = True
         for j in range(n_ess, m):
             if score + rest_doc[j] < theta:
@@ -224,26 +392,37 @@ def max_score_segment(
 
 
 @njit(cache=True, nogil=True)
+def sort_heap(heap_s: Any, heap_i: Any, size: int) -> None:
+    """Sort the first ``size`` heap entries in place, best first (ties: smaller id first)."""
+    for end in range(size - 1, 0, -1):
+        heap_s[0], heap_s[end] = heap_s[end], heap_s[0]
+        heap_i[0], heap_i[end] = heap_i[end], heap_i[0]
+        _sift_down(heap_s, heap_i, end, 0)
+
+
+@njit(cache=True, nogil=True)
 def score_ids_segment(
     docs: Any,
     tfs: Any,
-    starts: Any,
-    ends: Any,
-    weights: Any,
-    kvals: Any,
+    spans: Any,
+    dls: Any,
+    ktab: Any,
     ids: Any,
     acc: Any,
 ) -> None:
     """Add each term's contribution to ``acc[i]`` for the sorted doc ids ``ids`` of a segment.
 
+    ``spans`` has a row per term: start and end of its postings, weight (as in
+    :func:`max_score_segment`; further columns are ignored).
+
     Terms are taken in canonical order, so each document's sum has the same order (and the
     same bits) as in ``get_scores`` and ``top_k``.
     """
     n = ids.shape[0]
-    for j in range(starts.shape[0]):
-        p = starts[j]
-        hi = ends[j]
-        w = weights[j]
+    for j in range(spans.shape[0]):
+        p = int(spans[j, 0])
+        hi = int(spans[j, 1])
+        w = spans[j, 2]
         for i in range(n):
             doc = ids[i]
             p = _gallop(docs, p, hi, doc)
@@ -251,7 +430,7 @@ def score_ids_segment(
                 break
             if docs[p] == doc:
                 t = np.float64(tfs[p])
-                acc[i] += (t * w) / (t + kvals[doc])
+                acc[i] += (t * w) / (t + ktab[dls[doc]])
 
 
 @njit(cache=True, nogil=True)
