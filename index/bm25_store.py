@@ -171,23 +171,36 @@ def _collect_garbage(directory: Path, manifest: dict[str, Any]) -> None:
                 path.unlink()
 
 
-def _verify(path: Path, entry: dict[str, Any]) -> None:
+def _check_size(path: Path, entry: dict[str, Any]) -> None:
     if not path.is_file():
         raise IndexMissing(f"index file missing: {path}")
     size = path.stat().st_size
     if size != entry["size"]:
         raise IndexCorrupt(f"index file {path} has {size} bytes, expected {entry['size']}")
-    if file_crc32(path) != entry["crc32"]:
+
+
+def _verify(path: Path, entry: dict[str, Any], mapped: npt.NDArray[Any] | None) -> None:
+    """Check a file's checksum, through its memory map when it has one: that reads it once
+    and leaves its pages mapped, so the first questions do not fault them in one by one."""
+    if mapped is not None and mapped.size:
+        crc = zlib.crc32(np.ascontiguousarray(mapped).data.cast("B"))
+    else:
+        crc = file_crc32(path)
+    if crc != entry["crc32"]:
         raise IndexCorrupt(f"index file {path} fails its checksum (damaged or changed)")
 
 
-def _verify_all(directory: Path, entries: list[dict[str, Any]]) -> None:
-    """Check sizes and checksums of many files on a few threads (zlib releases the GIL)."""
+def _verify_all(
+    directory: Path, entries: list[dict[str, Any]], mapped: dict[str, npt.NDArray[Any]]
+) -> None:
+    """Check the checksums of many files on a few threads (zlib releases the GIL)."""
     workers = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_verify, directory / e["name"], e) for e in entries]
+        futures = [
+            pool.submit(_verify, directory / e["name"], e, mapped.get(e["name"])) for e in entries
+        ]
         for future in futures:
-            future.result()  # re-raises the first IndexMissing / IndexCorrupt
+            future.result()  # re-raises the first IndexCorrupt
 
 
 def _map_array(directory: Path, entry: dict[str, Any]) -> npt.NDArray[Any]:
@@ -234,11 +247,19 @@ def read_index(directory: Path) -> StoredIndex:
     key = str(directory.resolve())
     try:
         entries = [e["files"][name] for e in manifest["segments"] for name in (*_ARRAYS, "terms")]
-        _verify_all(directory, [*entries, manifest["tombstones"]])
+        entries.append(manifest["tombstones"])
+        for file_entry in entries:
+            _check_size(directory / file_entry["name"], file_entry)
+        mapped = {
+            file_entry["name"]: _map_array(directory, file_entry)
+            for e in manifest["segments"]
+            for file_entry in (e["files"][name] for name in _ARRAYS)
+        }
+        _verify_all(directory, entries, mapped)
         segments = []
         for entry in manifest["segments"]:
             files = entry["files"]
-            arrays = {name: _map_array(directory, files[name]) for name in _ARRAYS}
+            arrays = {name: mapped[files[name]["name"]] for name in _ARRAYS}
             terms = json.loads((directory / files["terms"]["name"]).read_bytes())
             seg = Segment(
                 first_id=int(entry["first_id"]),

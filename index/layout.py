@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,10 +160,17 @@ class Segment:
             "blob": folder / f"{name}.blob",
             "meta": folder / f"{name}.json",
         }
-        for kind, path in paths.items():
+        for path in paths.values():
             if not path.exists():
                 raise IndexMissing(f"segment file {path.name} is missing")
-            if file_crc32(path) != checksums.get(kind):
+        blob: bytes | mmap.mmap = b""
+        if paths["blob"].stat().st_size:
+            with open(paths["blob"], "rb") as handle:
+                blob = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        for kind, path in paths.items():
+            # the text through its map: read once, and its pages stay mapped for answers
+            crc = zlib.crc32(blob) if kind == "blob" else file_crc32(path)
+            if crc != checksums.get(kind):
                 raise IndexCorrupt(f"segment file {path.name} fails its checksum")
         try:
             with np.load(paths["arrays"]) as npz:
@@ -171,10 +179,6 @@ class Segment:
             articles = [ArticleMeta(*row) for row in meta["articles"]]
         except (KeyError, ValueError, TypeError, OSError) as exc:
             raise IndexCorrupt(f"segment {name} cannot be read: {exc}") from None
-        blob: bytes | mmap.mmap = b""
-        if paths["blob"].stat().st_size:
-            with open(paths["blob"], "rb") as handle:
-                blob = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         return cls(
             name=name,
             articles=articles,
