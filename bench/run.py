@@ -264,6 +264,14 @@ def table(r: dict[str, Any]) -> str:
             f"from the question's article {en_q.get('answered_from_right_article')}; "
             f"added article found: {en_q.get('added_found')}"
         )
+        if en_q.get("rss_file_mb"):
+            notes.append(
+                f"Engine load+query resident set at the end: "
+                f"{_fmt(en_q.get('rss_anon_mb'), digits=0)} MB private + "
+                f"{_fmt(en_q.get('rss_file_mb'), digits=0)} MB of mapped index files (the "
+                "load checksums them through their maps, so their pages are resident: clean "
+                "page cache, shared between processes and reclaimable)"
+            )
     if bs:
         notes.append(f"bm25s backend {bs.get('backend')}, method bm25+ (float32 scores)")
     notes.append(f"whole run for this size: {_fmt(r.get('total_s'), digits=0)} s")

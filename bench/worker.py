@@ -6,6 +6,7 @@ last stdout line. ``bench.run`` starts these and gathers the results.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import shutil
@@ -41,6 +42,18 @@ K = 10
 def peak_rss_mb() -> float:
     """Peak resident set of this process, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_split_mb() -> dict[str, float]:
+    """This process's resident set now, split into private memory and mapped files (the
+    memory-mapped index: clean page cache, shared and reclaimable), in MB."""
+    split = {"rss_anon_mb": 0.0, "rss_file_mb": 0.0}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile"):
+                split[f"rss_{key[3:].lower()}_mb"] = int(value.split()[0]) / 1024
+    return split
 
 
 def peak_rss_children_mb() -> float:
@@ -284,6 +297,7 @@ def task_engine_query(args: dict[str, Any]) -> dict[str, Any]:
         "add_one_and_answer_s": t_add,
         "added_found": bool(response.answer and response.answer.article_id == fresh.id),
         "peak_rss_mb": peak_rss_mb(),
+        **rss_split_mb(),
     }
 
 
