@@ -450,20 +450,22 @@ class BM25Index:
         acc = np.zeros(arr.shape[0], dtype=np.float64)
         if kernels.AVAILABLE and self.use_kernel:
             dls, ktab = self._k_lookup()
-            for i, seg in enumerate(self._segments):
+            tids = np.array([t.tid for t in terms], dtype=np.int64)
+            weights = np.array([t.weight for t in terms], dtype=np.float64)
+            for seg in self._segments:
                 a, b = np.searchsorted(sorted_ids, [seg.first_id, seg.end_id])
-                spans = self._spans(i, terms)
-                if a == b or not spans:
+                if a == b or not terms:
                     continue
-                part = acc[a:b]
-                kernels.score_ids_segment(
-                    seg.post_docs,
-                    seg.post_tf,
-                    np.array(spans, dtype=np.float64),
+                kernels.score_ids_forward(
+                    seg.fwd_offsets,
+                    seg.fwd_terms,
+                    seg.first_id,
+                    tids,
+                    weights,
                     dls,
                     ktab,
                     sorted_ids[a:b],
-                    part,
+                    acc[a:b],
                 )
         else:
             for term in terms:

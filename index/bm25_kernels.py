@@ -401,36 +401,38 @@ def sort_heap(heap_s: Any, heap_i: Any, size: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def score_ids_segment(
-    docs: Any,
-    tfs: Any,
-    spans: Any,
+def score_ids_forward(
+    fwd_offsets: Any,
+    fwd_terms: Any,
+    first_id: int,
+    tids: Any,
+    weights: Any,
     dls: Any,
     ktab: Any,
     ids: Any,
     acc: Any,
 ) -> None:
-    """Add each term's contribution to ``acc[i]`` for the sorted doc ids ``ids`` of a segment.
-
-    ``spans`` has a row per term: start and end of its postings, weight (as in
-    :func:`max_score_segment`; further columns are ignored).
-
-    Terms are taken in canonical order, so each document's sum has the same order (and the
-    same bits) as in ``get_scores`` and ``top_k``.
-    """
-    n = ids.shape[0]
-    for j in range(spans.shape[0]):
-        p = int(spans[j, 0])
-        hi = int(spans[j, 1])
-        w = spans[j, 2]
-        for i in range(n):
-            doc = ids[i]
-            p = _gallop(docs, p, hi, doc)
-            if p >= hi:
-                break
-            if docs[p] == doc:
-                t = np.float64(tfs[p])
-                acc[i] += (t * w) / (t + ktab[dls[doc]])
+    """Add each query term's contribution to ``acc[i]`` for the doc ids ``ids`` of a
+    segment, counting each document's tf of each term (``tids``, canonical order,
+    ``weights`` alike) in its own short forward list rather than searching the terms' long
+    postings: for a few hundred sentences or passages that touches far less memory. Terms
+    are summed in canonical order, so each sum has the same bits as in ``get_scores`` and
+    ``top_k``."""
+    m = tids.shape[0]
+    for i in range(ids.shape[0]):
+        doc = ids[i]
+        lo = fwd_offsets[doc - first_id]
+        hi = fwd_offsets[doc - first_id + 1]
+        kd = ktab[dls[doc]]
+        for j in range(m):
+            tid = tids[j]
+            count = 0
+            for p in range(lo, hi):
+                if fwd_terms[p] == tid:
+                    count += 1
+            if count:
+                t = np.float64(count)
+                acc[i] += (t * weights[j]) / (t + kd)
 
 
 @njit(cache=True, nogil=True)
