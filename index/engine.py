@@ -981,8 +981,11 @@ class _Cues:
         if type_weight and novel_of_type(answer.sentence, self.kind, self.terms):
             bonus += type_weight
         if self.pairs and p.proximity_weight and not self.firsts.isdisjoint(found):
-            side_by_side = {pair for pair in itertools.pairwise(tokens) if pair in self.pairs}
-            bonus += p.proximity_weight * len(side_by_side) / len(self.pairs)
+            side_by_side = sum(
+                a in found and b in found and (a, b) in itertools.pairwise(tokens)
+                for a, b in self.pairs
+            )
+            bonus += p.proximity_weight * side_by_side / len(self.pairs)
         if self.focus and p.focus_weight and self.kind != "any":
             hits = sum(not found.isdisjoint(f) for f in self.focus)
             bonus += p.focus_weight * hits / len(self.focus)
@@ -993,8 +996,8 @@ class _Cues:
         missing = [(t, stem) for t, stem in self.stems if t not in found]
         if not (p.prefix_weight and missing):  # otherwise the bonus below is 0.0
             return bonus
-        prefixes = {w[:PREFIX_MIN] for w in found}  # most candidates share none
-        hopeful = [(t, stem) for t, stem in missing if stem in prefixes]
+        words = " " + " ".join(found)  # " stem" in it: a word starts with stem; most do not
+        hopeful = [(t, stem) for t, stem in missing if " " + stem in words]
         if hopeful:
             cousins = [w for w in found - self.terms if len(w) >= PREFIX_MIN]
             missed = [t for t, stem in hopeful if _cousin_among(t, stem, cousins)]
