@@ -313,9 +313,9 @@ def question_words(question: str) -> list[tuple[str, list[str]]]:
     for raw in _TOKEN.findall(question):
         if raw.casefold() in QUESTION_WORDS:
             continue
-        terms = _expand(raw)
+        terms = _terms(raw)
         if terms:
-            words.append((raw.casefold(), terms))
+            words.append((raw.casefold(), list(terms)))
     return words
 
 
