@@ -122,6 +122,7 @@ class BM25Index:
         self._scratch = np.zeros(0, dtype=np.float64)
         self._seen = np.zeros(0, dtype=bool)
         self._tomb_cache: dict[str, tuple[bytes, dict[str, Any]]] = {}
+        self._term_objects: npt.NDArray[np.object_] = np.zeros(0, dtype=object)
         # per term id: (postings, largest tf, where): depends only on the segment list
         self._where_cache: dict[int, tuple[int, int, tuple[_Where, ...]]] = {}
 
@@ -260,7 +261,7 @@ class BM25Index:
         spans: list[list[int]] = [[] for _ in self._segments]  # (where, doc, skip) per segment
         for row, (doc, n) in enumerate(zip(ids, skip, strict=True)):
             spans[bisect.bisect_right(firsts, doc) - 1] += (row, doc, n)
-        vocab = self._vocab.terms
+        vocab = self._term_array()
         out: list[tuple[str, ...]] = [()] * len(ids)
         for seg, flat in zip(self._segments, spans, strict=True):
             if not flat:
@@ -268,18 +269,30 @@ class BM25Index:
             if len(flat) <= 3 * FEW_DOCS:  # plain slices cost less than the array set-up
                 for row, doc, n in zip(flat[::3], flat[1::3], flat[2::3], strict=True):
                     lo, hi = seg.fwd_offsets[doc - seg.first_id : doc - seg.first_id + 2].tolist()
-                    out[row] = tuple([vocab[t] for t in seg.fwd_terms[lo + n : hi].tolist()])
+                    out[row] = tuple(vocab[seg.fwd_terms[lo + n : hi]].tolist())
                 continue
             rows = np.asarray(flat, dtype=np.int64).reshape(-1, 3)
             local = rows[:, 1] - seg.first_id
             lo = seg.fwd_offsets[local] + rows[:, 2]
             lens = np.maximum(seg.fwd_offsets[local + 1] - lo, 0)
-            terms = [vocab[t] for t in seg.fwd_terms[concat_ranges(lo, lens)].tolist()]
+            terms = vocab[seg.fwd_terms[concat_ranges(lo, lens)]].tolist()
             at = 0
             for i, n in zip(rows[:, 0].tolist(), lens.tolist(), strict=True):
                 out[i] = tuple(terms[at : at + n])
                 at += n
         return out
+
+    def _term_array(self) -> npt.NDArray[np.object_]:
+        """The vocabulary's terms by id as an object array (one gather maps many ids to
+        their terms at half the cost of a list comprehension), grown as terms are added."""
+        have = self._term_objects.shape[0]
+        terms = self._vocab.terms
+        if have < len(terms):
+            grown = np.empty(len(terms), dtype=object)
+            grown[:have] = self._term_objects
+            grown[have:] = terms[have:]
+            self._term_objects = grown
+        return self._term_objects
 
     def doc_freq(self, term: str) -> int:
         """Live documents containing ``term``."""
