@@ -451,17 +451,18 @@ class Engine:
         """Turn ranked sentence ids (with their passage ids) into answers, skipping repeats of
         the same sentence.
 
-        The array look-ups are done for all candidates at once (numpy), and a paragraph
-        shared by several candidates is decoded once; only kept sentences become answers,
-        with their terms read from the index (:meth:`_own_terms`).
+        The array look-ups are done a chunk of candidates at a time (numpy; the first chunk
+        is usually enough), and a paragraph shared by several candidates is decoded once;
+        only kept sentences become answers, with their terms read from the index
+        (:meth:`_own_terms`).
         """
         seen: set[str] = set()
         kept: list[tuple[int, float, str, str, int, int, int, int]] = []
         limit = candidate_limit(self.params)
-        cols = self._locate(ids)
         texts: dict[tuple[int, int], str] = {}
         segments = self._segments
-        for row, (
+        for (
+            row,
             score,
             seg,
             para,
@@ -472,7 +473,7 @@ class Engine:
             para_number,
             at,
             size,
-        ) in enumerate(zip(scores.tolist(), *cols, strict=True)):
+        ) in self._located(ids, scores, 2 * limit):
             paragraph = texts.get((seg, para))
             if paragraph is None:
                 paragraph = texts[seg, para] = segments[seg].text_at(at, size)
@@ -508,6 +509,20 @@ class Engine:
                 )
             )
         return ranked
+
+    def _located(
+        self, ids: np.ndarray, scores: np.ndarray, chunk: int
+    ) -> Iterator[tuple[Any, ...]]:
+        """(row, score, then the columns of :meth:`_locate`) of each of ``ids`` in order,
+        looked up ``chunk`` ids at a time, so a reader that stops early pays for few."""
+        for start in range(0, ids.shape[0], chunk):
+            stop = start + chunk
+            yield from zip(
+                range(start, min(stop, ids.shape[0])),
+                scores[start:stop].tolist(),
+                *self._locate(ids[start:stop]),
+                strict=True,
+            )
 
     def _own_terms(self, ids: np.ndarray, passages: np.ndarray) -> list[tuple[str, ...] | None]:
         """Each sentence's own index terms, read from the sentence index's forward lists

@@ -82,3 +82,21 @@ def test_an_answer_from_elsewhere_is_tokenised() -> None:
     assert other._indexed_context(answer) in (None, engine._indexed_context(answer))
     unknown = dataclasses.replace(answer, sentence_id=None)
     assert engine._indexed_context(unknown) is None
+
+
+def test_repeated_sentences_are_skipped_past_the_first_look_up_chunk() -> None:
+    """Candidates are looked up a chunk at a time: when the first chunk holds only copies of
+    one sentence, the next chunks still fill the list with distinct sentences."""
+    notes = [
+        parse_article(
+            f"note{i}.txt",
+            f"Note {i}\nDesk\nThe river rose sharply. Gauge {i} logged the rise.\n".encode(),
+        )
+        for i in range(120)
+    ]
+    engine = Engine.build(notes, EngineParams(candidate_passages=120))
+    ranked, _ = engine.rank("river rose sharply")
+    sentences = [a.sentence for a in ranked]
+    assert sentences[0] == "The river rose sharply."
+    assert len(sentences) == len(set(sentences)) == 30
+    assert all(a.terms == tuple(tokenize(a.sentence)) for a in ranked)
