@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,18 @@ def write_file(path: Path, data: bytes | memoryview) -> int:
         handle.flush()
         os.fsync(handle.fileno())
     return zlib.crc32(data)
+
+
+def write_chunks(path: Path, chunks: Iterable[bytes]) -> int:
+    """:func:`write_file` for data made a piece at a time (never all in memory at once)."""
+    crc = 0
+    with open(path, "wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            crc = zlib.crc32(chunk, crc)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return crc
 
 
 def replace_file(path: Path, data: bytes) -> None:

@@ -14,14 +14,14 @@ import json
 import mmap
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from index.durable import file_crc32, write_file
+from index.durable import file_crc32, write_chunks, write_file
 from index.errors import IndexCorrupt, IndexMissing
 from index.records import Article
 from index.spill_file import SpillFile
@@ -29,6 +29,7 @@ from index.text import sentence_spans, tokenize
 
 IntArray = npt.NDArray[np.int64]
 I32 = np.int32
+META_CHUNK = 4096  # articles per piece of a segment's JSON file when it is written
 
 _ARRAYS = (
     "para_article",
@@ -126,11 +127,6 @@ class Segment:
             "blob": folder / f"{self.name}.blob",
             "meta": folder / f"{self.name}.json",
         }
-        meta = {
-            "first_passage": self.first_passage,
-            "first_sentence": self.first_sentence,
-            "articles": [list(_meta_row(a)) for a in self.articles],
-        }
         checksums = {
             "arrays": _write_npz(files["arrays"], self.arrays),
             "blob": (
@@ -138,7 +134,7 @@ class Segment:
                 if self.blob_file is not None
                 else write_file(files["blob"], memoryview(self.blob))
             ),
-            "meta": write_file(files["meta"], json.dumps(meta, ensure_ascii=False).encode()),
+            "meta": write_chunks(files["meta"], self._meta_json()),
         }
         self.saved = True
         return {
@@ -147,6 +143,18 @@ class Segment:
             "passages": self.n_passages,
             "sentences": self.n_sentences,
         }
+
+    def _meta_json(self) -> Iterator[bytes]:
+        """The segment's JSON file ({"first_passage", "first_sentence", "articles": rows})
+        a few thousand articles at a time: at a million passages the whole text and its
+        rows as Python lists would add some 70 MB to a build's peak memory."""
+        head = {"first_passage": self.first_passage, "first_sentence": self.first_sentence}
+        yield json.dumps(head)[:-1].encode() + b', "articles": ['
+        for start in range(0, len(self.articles), META_CHUNK):
+            rows = [list(_meta_row(a)) for a in self.articles[start : start + META_CHUNK]]
+            part = json.dumps(rows, ensure_ascii=False)[1:-1]
+            yield (", " + part if start else part).encode()
+        yield b"]}"
 
     @classmethod
     def load(cls, folder: Path, entry: dict[str, object]) -> Segment:

@@ -211,3 +211,21 @@ def test_empty_engine_declines() -> None:
     engine = Engine.build([], PARAMS)
     assert engine.ask("Anything at all?").answer is None
     assert engine.stats().articles == 0
+
+
+def test_segment_metadata_written_in_pieces_reads_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.layout
+
+    monkeypatch.setattr(index.layout, "META_CHUNK", 2)  # several pieces, a short last one
+    engine = Engine.build(seed_and_fixtures(), PARAMS)
+    engine.save(tmp_path / "index")
+    written = json.loads(next((tmp_path / "index" / "segments").glob("*.json")).read_bytes())
+    segment = engine._segments[0]
+    assert len(written["articles"]) == len(segment.articles) >= 3
+    assert written["first_passage"] == segment.first_passage
+    loaded = Engine.load(tmp_path / "index", PARAMS)
+    assert loaded._segments[0].articles == segment.articles
+    for question in QUESTIONS:
+        assert signature(loaded, question) == signature(engine, question)
