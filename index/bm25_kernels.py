@@ -26,19 +26,8 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from numba import njit
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a dependency; this keeps a clear fallback
-    AVAILABLE = False
-
-    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
-        def wrap(fn: Any) -> Any:
-            return fn
-
-        return wrap
-
+from index.jit import AVAILABLE as AVAILABLE  # re-exported: callers test it here
+from index.jit import njit
 
 SEED_MAX = 8_192  # postings of the leading lists the top-k kernel may score up front
 

@@ -21,19 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-try:
-    from numba import njit
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a dependency; this keeps a clear fallback
-    AVAILABLE = False
-
-    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
-        def wrap(fn: Any) -> Any:
-            return fn
-
-        return wrap
-
+from index.jit import AVAILABLE as AVAILABLE  # re-exported: callers test it here
+from index.jit import njit
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)

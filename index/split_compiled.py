@@ -18,21 +18,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from index.jit import AVAILABLE as AVAILABLE  # re-exported: callers test it here
+from index.jit import njit
 from index.text import _MAYBE_FINAL, _NEVER_FINAL, _STARTERS
-
-try:
-    from numba import njit
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a dependency; this keeps a clear fallback
-    AVAILABLE = False
-
-    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
-        def wrap(fn: Any) -> Any:
-            return fn
-
-        return wrap
-
 
 _MAX_CODED = 12  # letters of the longest word a code holds (5 bits a letter)
 
