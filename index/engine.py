@@ -638,7 +638,7 @@ class Engine:
         )
 
     def _passages_of(self, ids: np.ndarray) -> np.ndarray:
-        """Global passage id of each global sentence id (vectorised :meth:`_passage_of`)."""
+        """Global passage id of each global sentence id."""
         out = np.empty(ids.shape[0], dtype=np.int64)
         for index, where in self._per_segment(ids, self._starts):
             segment = self._segments[index]
@@ -731,34 +731,6 @@ class Engine:
         index = int(np.searchsorted(self._starts, sentence_id, side="right")) - 1
         segment = self._segments[index]
         return segment, sentence_id - segment.first_sentence
-
-    def _passage_at(self, passage_id: int) -> tuple[Segment, int]:
-        index = int(np.searchsorted(self._passage_starts, passage_id, side="right")) - 1
-        segment = self._segments[index]
-        return segment, passage_id - segment.first_passage
-
-    def _passage_of(self, sentence_id: int) -> int:
-        segment, local = self._segment_of(sentence_id)
-        return segment.first_passage + int(segment.arrays["sentence_passage"][local])
-
-    def _answer(self, sentence_id: int, score: float) -> Answer:
-        segment, local = self._segment_of(sentence_id)
-        arrays = segment.arrays
-        sentence, paragraph = segment.sentence_text(local)
-        para = int(arrays["passage_para"][int(arrays["sentence_passage"][local])])
-        meta = segment.articles[int(arrays["para_article"][para])]
-        return Answer(
-            sentence=sentence,
-            score=float(score),
-            article_id=meta.id,
-            title=meta.title,
-            source=meta.source,
-            paragraph=int(arrays["para_number"][para]),
-            sentence_index=int(arrays["sentence_number"][local]),
-            paragraph_text=paragraph,
-            published=meta.published,
-            url=meta.url,
-        )
 
     # --- persistence --------------------------------------------------------------------------
     def _merge_if_fragmented(self) -> None:

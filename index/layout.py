@@ -110,14 +110,6 @@ class Segment:
         """The text of ``length`` bytes at ``offset`` of the segment's blob (a paragraph)."""
         return bytes(self.blob[offset : offset + length]).decode("utf-8")
 
-    def sentence_text(self, sentence: int) -> tuple[str, str]:
-        """(sentence, paragraph text) of the segment's sentence ``sentence``."""
-        passage = int(self.arrays["sentence_passage"][sentence])
-        text = self.paragraph_text(int(self.arrays["passage_para"][passage]))
-        begin = int(self.arrays["sentence_start"][sentence])
-        end = int(self.arrays["sentence_end"][sentence])
-        return text[begin:end], text
-
     # --- persistence --------------------------------------------------------------------------
     def save(self, folder: Path) -> dict[str, object]:
         """Write the segment's three files durably; return its manifest entry."""
