@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from index import bm25_kernels as kernels
 from index import chunk_codes
+from index.arrays import concat_ranges
 from index.chunk_codes import ChunkTable, FoldedBatch
 from index.layout import _ARRAYS, _SHIFTS, I32, ArticleMeta, Segment
 from index.records import Article
@@ -151,13 +152,7 @@ class TermCoder:
 
 def gather(source: npt.NDArray[Any], starts: I64Array, lens: I64Array) -> npt.NDArray[Any]:
     """``source[starts[0]:starts[0]+lens[0]]``, then the next range, ..., concatenated."""
-    total = int(lens.sum())
-    if total == 0:
-        return source[:0].copy()
-    out_starts = np.cumsum(lens) - lens
-    index = np.repeat(starts - out_starts, lens)
-    index += np.arange(total, dtype=np.int64)
-    out: npt.NDArray[Any] = source[index]
+    out: npt.NDArray[Any] = source[concat_ranges(starts, lens)]
     return out
 
 
